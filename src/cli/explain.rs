@@ -1,0 +1,183 @@
+//! `glassbox explain`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use glassbox::data::Dataset;
+use glassbox::explain::{explain, ExplainError, ExplainOptions, Method, OutputSpace};
+use glassbox::model::AnyModel;
+use ndarray::s;
+
+use super::predict::UnseenArg;
+use super::{CliError, Context, UsageError};
+
+/// Explanation methods on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MethodArg {
+    /// Exact path-dependent Tree SHAP (tree ensembles; no background needed).
+    TreeShap,
+    /// Exact interventional Tree SHAP (tree ensembles; needs --background).
+    TreeShapInterventional,
+    /// Kernel SHAP for any model (needs --background).
+    KernelShap,
+    /// LIME local linear surrogates.
+    Lime,
+    /// Exact contributions of additive models (GLM, GAM, NAM).
+    Additive,
+    /// The exact method that suits the model.
+    Auto,
+}
+
+/// Output space of attributions.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SpaceArg {
+    /// The raw score (log-odds for binary models).
+    Raw,
+    /// Probability (binary models).
+    Probability,
+}
+
+/// Explain rows of a model: one output row per explained row, one column per feature, then
+/// `base_value` (repeated per output as `<output>:<feature>` for multiclass models).
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// Model file: glassbox JSON, XGBoost JSON or LightGBM text.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Rows to explain (CSV or Parquet).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Explanation method.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub method: MethodArg,
+    /// Background rows for interventional methods (CSV or Parquet).
+    #[arg(long, value_name = "FILE")]
+    pub background: Option<PathBuf>,
+    /// Explain only the first N rows.
+    #[arg(long, value_name = "N")]
+    pub rows: Option<usize>,
+    /// Output table: CSV, or Parquet by extension. Written atomically.
+    #[arg(long, value_name = "OUT.csv")]
+    pub out: PathBuf,
+    /// Attribution space: raw score (default) or probability (binary models).
+    #[arg(long, value_enum, default_value = "raw")]
+    pub output: SpaceArg,
+    /// Seed for methods that sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Add `<feature>_se` standard-error columns (methods that estimate them).
+    #[arg(long)]
+    pub se: bool,
+    /// Rows per chunk: results are streamed to the output chunk by chunk.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub chunk_size: usize,
+    /// Categories not seen in training: error (default) or missing.
+    #[arg(long, value_enum, default_value = "error")]
+    pub unseen: UnseenArg,
+}
+
+fn method_of(arg: MethodArg, model: &AnyModel) -> Method {
+    match arg {
+        MethodArg::TreeShap => Method::TreeShap,
+        MethodArg::TreeShapInterventional => Method::TreeShapInterventional,
+        MethodArg::KernelShap => Method::KernelShap,
+        MethodArg::Lime => Method::Lime,
+        MethodArg::Additive => Method::Additive,
+        MethodArg::Auto => Method::default_for(model),
+    }
+}
+
+pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
+    if args.chunk_size == 0 {
+        return Err(UsageError("--chunk-size must be at least 1".into()).into());
+    }
+    let model = AnyModel::load(&args.model)?;
+    let schema = model.as_model().schema().clone();
+    let mut ds = Dataset::load_with_schema(&args.data, &schema, None, args.unseen.into())?;
+    if let Some(n) = args.rows {
+        ds = ds.head(n);
+    }
+    let background = match &args.background {
+        Some(p) => Some(Dataset::load_with_schema(p, &schema, None, args.unseen.into())?),
+        None => None,
+    };
+    let method = method_of(args.method, &model);
+    let options = ExplainOptions {
+        output_space: match args.output {
+            SpaceArg::Raw => OutputSpace::Raw,
+            SpaceArg::Probability => OutputSpace::Probability,
+        },
+        seed: args.seed,
+        ..ExplainOptions::default()
+    };
+    let n = ds.n_rows();
+    let bar = super::progress(ctx, n as u64, method.name());
+    let is_parquet = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let bg_view = background.as_ref().map(|b| b.x().view());
+    let mut failure: Option<ExplainError> = None;
+    if is_parquet {
+        // Parquet is written in one piece: explain everything, then write.
+        let e = explain(&model, ds.x().view(), method, bg_view, &options)?;
+        bar.finish_and_clear();
+        e.write(&args.out, args.se)?;
+    } else {
+        // CSV is streamed chunk by chunk, so memory is bounded by the chunk, not the data.
+        glassbox::output::write_atomic(&args.out, |w| {
+            let mut start = 0;
+            while start < n.max(1) {
+                let end = (start + args.chunk_size).min(n);
+                let chunk = ds.x().slice(s![start..end, ..]);
+                let e = match explain(&model, chunk, method, bg_view, &options) {
+                    Ok(e) => e,
+                    Err(err) => {
+                        failure = Some(err);
+                        return Err(std::io::Error::other("explain failed"));
+                    }
+                };
+                let (headers, columns) = e.to_columns(args.se);
+                if start == 0 {
+                    let h: Vec<String> = headers
+                        .iter()
+                        .map(|h| glassbox::output::csv_field(h))
+                        .collect();
+                    writeln!(w, "{}", h.join(","))?;
+                }
+                let mut line = String::new();
+                for i in 0..e.n_rows() {
+                    line.clear();
+                    for (j, c) in columns.iter().enumerate() {
+                        if j > 0 {
+                            line.push(',');
+                        }
+                        line.push_str(&glassbox::output::csv_number(c[i]));
+                    }
+                    writeln!(w, "{line}")?;
+                }
+                bar.inc((end - start) as u64);
+                start = end;
+                if n == 0 {
+                    break;
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| match failure.take() {
+            Some(f) => CliError::from(f),
+            None => CliError::from(anyhow::anyhow!("{}: {e}", args.out.display())),
+        })?;
+        bar.finish_and_clear();
+    }
+    super::status(
+        ctx,
+        format!(
+            "explained {n} rows with {} -> {}",
+            method.name(),
+            args.out.display()
+        ),
+    );
+    Ok(())
+}

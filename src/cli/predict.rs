@@ -1,0 +1,75 @@
+//! `glassbox predict`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use glassbox::data::{Dataset, UnseenPolicy};
+use glassbox::model::AnyModel;
+
+use super::{CliError, Context};
+
+/// What to do with categories the model never saw.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum UnseenArg {
+    /// Stop with an error naming the column, row and value.
+    Error,
+    /// Treat them as missing values.
+    Missing,
+}
+
+impl From<UnseenArg> for UnseenPolicy {
+    fn from(u: UnseenArg) -> Self {
+        match u {
+            UnseenArg::Error => UnseenPolicy::Error,
+            UnseenArg::Missing => UnseenPolicy::Missing,
+        }
+    }
+}
+
+/// Predict with a model; writes one row per input row.
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Model file: glassbox JSON, XGBoost JSON or LightGBM text (recognised by content).
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Rows to predict (CSV or Parquet); columns are matched to the model's features by name.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// Output table (CSV, or Parquet by extension): `raw` and `prediction` columns, or
+    /// `raw:<output>` and `prediction:<output>` per output for multiclass models.
+    #[arg(long, value_name = "PRED.csv")]
+    pub out: PathBuf,
+    /// Categories not seen in training: error (default) or missing.
+    #[arg(long, value_enum, default_value = "error")]
+    pub unseen: UnseenArg,
+}
+
+/// Column headers of prediction output for these output names.
+pub fn prediction_headers(outputs: &[String]) -> Vec<String> {
+    if outputs.len() == 1 {
+        vec!["raw".into(), "prediction".into()]
+    } else {
+        let mut h: Vec<String> = outputs.iter().map(|o| format!("raw:{o}")).collect();
+        h.extend(outputs.iter().map(|o| format!("prediction:{o}")));
+        h
+    }
+}
+
+pub fn run(ctx: &Context, args: PredictArgs) -> Result<(), CliError> {
+    let model = AnyModel::load(&args.model)?;
+    let m = model.as_model();
+    let ds = Dataset::load_with_schema(&args.data, m.schema(), None, args.unseen.into())?;
+    let raw = m.predict_raw(ds.x().view());
+    let pred = m.predict(ds.x().view());
+    let mut columns: Vec<Vec<f64>> = raw.columns().into_iter().map(|c| c.to_vec()).collect();
+    columns.extend(pred.columns().into_iter().map(|c| c.to_vec()));
+    let headers = prediction_headers(m.output_names());
+    glassbox::output::write_numeric_table(&args.out, &headers, &columns).map_err(|e| {
+        anyhow::anyhow!("{}: cannot write predictions: {e}", args.out.display())
+    })?;
+    super::status(
+        ctx,
+        format!("predicted {} rows -> {}", ds.n_rows(), args.out.display()),
+    );
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! The data layer: tables in, encoded matrices out.
+//!
+//! [`read_table`] reads CSV or Parquet into a polars `DataFrame`, with a validation pass that turns
+//! malformed files into errors naming the line. A [`FeatureSchema`] (inferred once at training time,
+//! stored in the model) turns a frame into a [`Dataset`]: a dense `f64` matrix with `NaN` for missing
+//! values and categories as level indices — the only representation models and explainers see.
+//!
+//! Missing values stay missing here. Tree models route them natively; models that cannot (GLMs,
+//! GAMs, NAMs) impute at fit time and record the imputation in the model file, so the same fill is
+//! applied at predict time.
+
+mod dataset;
+mod error;
+mod read;
+mod schema;
+
+pub use dataset::Dataset;
+pub use error::{DataError, Result};
+pub use read::read_table;
+pub use schema::{
+    format_number, Feature, FeatureKind, FeatureSchema, SchemaOptions, TargetKind, TargetSpec,
+    Task, UnseenPolicy,
+};

@@ -1,0 +1,14 @@
+//! Explainers, and the [`Explanation`] value they all return.
+//!
+//! Each explainer is a module: exact Tree SHAP for tree ensembles (path-dependent, interventional,
+//! interactions), exact contributions for additive models, and model-agnostic Kernel SHAP and LIME
+//! for anything behind [`Model`](crate::model::Model). Explainers take the encoded matrix from the
+//! data layer and never do I/O; the CLI and report layers write their results.
+
+mod error;
+mod explanation;
+mod method;
+
+pub use error::{ExplainError, Result};
+pub use explanation::{AdditivityReport, Explanation, ExplanationMeta, OutputSpace};
+pub use method::{explain, ExplainOptions, Method};

@@ -1,0 +1,171 @@
+//! Model files: glassbox's own JSON format, and detection of XGBoost / LightGBM files by content.
+//!
+//! A glassbox model file is one JSON object:
+//!
+//! ```json
+//! {"format": "glassbox-model", "format_version": 1, "glassbox_version": "0.1.0",
+//!  "model": {"type": "tree_ensemble", ...}}
+//! ```
+//!
+//! The format version is bumped whenever an older glassbox could misread a newer file; an older
+//! glassbox then refuses the file with [`ModelError::NewerFormat`] instead of guessing. The schema
+//! (feature names, kinds, category levels) lives inside the model, so a model file alone is enough
+//! to check new data. Files are written atomically (temp file, then rename).
+//!
+//! Files are recognised by content, not extension: a JSON object with `"format": "glassbox-model"`
+//! is glassbox's; one with a `"learner"` key is XGBoost's `save_model` JSON; text starting with
+//! `tree` and a `version=` line is a LightGBM model.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{ModelError, Result};
+use super::import;
+use super::{Model, TreeEnsemble};
+
+/// The tag in the `format` field of glassbox model files.
+pub const FORMAT_TAG: &str = "glassbox-model";
+/// The newest model format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Any model glassbox can load, save and explain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AnyModel {
+    /// A tree ensemble (trained or imported).
+    TreeEnsemble(TreeEnsemble),
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a> {
+    format: &'static str,
+    format_version: u32,
+    glassbox_version: &'static str,
+    model: &'a AnyModel,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeHead {
+    format_version: u32,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeIn {
+    model: AnyModel,
+}
+
+impl AnyModel {
+    /// The model behind the [`Model`] trait.
+    pub fn as_model(&self) -> &dyn Model {
+        match self {
+            AnyModel::TreeEnsemble(m) => m,
+        }
+    }
+
+    /// The tree ensemble, when this is one.
+    pub fn as_trees(&self) -> Option<&TreeEnsemble> {
+        match self {
+            AnyModel::TreeEnsemble(m) => Some(m),
+        }
+    }
+
+    /// A short name of the model family, for reports.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            AnyModel::TreeEnsemble(m) => match m.source {
+                super::EnsembleSource::GradientBoosting => "gradient boosting (glassbox)",
+                super::EnsembleSource::RandomForest => "random forest (glassbox)",
+                super::EnsembleSource::XGBoost { .. } => "XGBoost (imported)",
+                super::EnsembleSource::LightGbm { .. } => "LightGBM (imported)",
+            },
+        }
+    }
+
+    /// Writes the model as a glassbox JSON model file, atomically.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let envelope = EnvelopeOut {
+            format: FORMAT_TAG,
+            format_version: FORMAT_VERSION,
+            glassbox_version: env!("CARGO_PKG_VERSION"),
+            model: self,
+        };
+        crate::output::write_atomic(path, |w| {
+            serde_json::to_writer(&mut *w, &envelope).map_err(std::io::Error::other)
+        })
+        .map_err(|source| ModelError::Io {
+            path: path.into(),
+            source,
+        })
+    }
+
+    /// Loads a glassbox, XGBoost JSON or LightGBM text model, recognised by content.
+    ///
+    /// # Errors
+    /// [`ModelError::NotAModel`] for anything else, [`ModelError::NewerFormat`] for a glassbox file
+    /// from a newer version, [`ModelError::Corrupt`] for a recognised but inconsistent file.
+    pub fn load(path: impl AsRef<Path>) -> Result<AnyModel> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let not_a_model = |reason: &str| ModelError::NotAModel {
+            path: path.into(),
+            reason: reason.to_string(),
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|_| not_a_model("not UTF-8 text"))?;
+        let trimmed = text.trim_start();
+        if trimmed.is_empty() {
+            return Err(not_a_model("the file is empty"));
+        }
+        if trimmed.starts_with('{') {
+            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                not_a_model(&format!("invalid JSON at line {} column {}", e.line(), e.column()))
+            })?;
+            if value.get("format").and_then(|v| v.as_str()) == Some(FORMAT_TAG) {
+                return load_glassbox(path, value);
+            }
+            if value.get("learner").is_some() {
+                return import::xgboost::from_json(path, &value).map(AnyModel::TreeEnsemble);
+            }
+            return Err(not_a_model("a JSON object, but neither a glassbox nor an XGBoost model"));
+        }
+        if trimmed.starts_with("tree") && text.contains("version=") {
+            return import::lightgbm::from_text(path, text).map(AnyModel::TreeEnsemble);
+        }
+        Err(not_a_model("unrecognised content"))
+    }
+}
+
+fn load_glassbox(path: &Path, value: serde_json::Value) -> Result<AnyModel> {
+    let head: EnvelopeHead =
+        serde_json::from_value(value.clone()).map_err(|e| ModelError::Corrupt {
+            path: path.into(),
+            message: format!("no valid format_version: {e}"),
+        })?;
+    if head.format_version > FORMAT_VERSION {
+        return Err(ModelError::NewerFormat {
+            path: path.into(),
+            found: head.format_version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let envelope: EnvelopeIn = serde_json::from_value(value).map_err(|e| ModelError::Corrupt {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
+    let model = envelope.model;
+    match &model {
+        AnyModel::TreeEnsemble(m) => m.validate().map_err(|message| ModelError::Corrupt {
+            path: path.into(),
+            message,
+        })?,
+    }
+    Ok(model)
+}
