@@ -3,6 +3,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use super::tree_shap::{InterventionalTreeShap, TreeShap};
 use super::{ExplainError, Explanation, OutputSpace, Result};
 use crate::model::AnyModel;
 
@@ -37,10 +38,7 @@ impl Method {
 
     /// Whether the method needs a background data set.
     pub fn needs_background(self) -> bool {
-        matches!(
-            self,
-            Method::TreeShapInterventional | Method::KernelShap
-        )
+        matches!(self, Method::TreeShapInterventional | Method::KernelShap)
     }
 
     /// The exact method that suits a model best: Tree SHAP for ensembles.
@@ -60,6 +58,10 @@ pub struct ExplainOptions {
     pub seed: u64,
     /// Relative tolerance of the run-time additivity check.
     pub additivity_tolerance: f64,
+    /// Exact probability-space interventional Tree SHAP enumerates `2^players` coalitions per
+    /// (row, background row) pair; pairs with more players are refused (see
+    /// [`InterventionalTreeShap`](super::tree_shap::InterventionalTreeShap)).
+    pub max_exact_players: usize,
 }
 
 impl Default for ExplainOptions {
@@ -68,6 +70,7 @@ impl Default for ExplainOptions {
             output_space: OutputSpace::Raw,
             seed: 0,
             additivity_tolerance: 1e-6,
+            max_exact_players: super::tree_shap::DEFAULT_MAX_EXACT_PLAYERS,
         }
     }
 }
@@ -91,10 +94,30 @@ pub fn explain(
             method.name()
         )));
     }
-    let _ = (x, options);
-    Err(ExplainError::Unsupported(format!(
-        "--method {} is not available for a {} model",
-        method.name(),
-        model.kind_name()
-    )))
+    match (method, model) {
+        (Method::TreeShap, AnyModel::TreeEnsemble(ens)) => {
+            if options.output_space == OutputSpace::Probability {
+                return Err(ExplainError::Unsupported(
+                    "path-dependent Tree SHAP explains the raw score only (the probability of a \
+                     coalition is not defined by the covers); for probability output use \
+                     --method tree-shap-interventional with --background FILE"
+                        .into(),
+                ));
+            }
+            TreeShap::new(ens)?.explain(x, options.additivity_tolerance)
+        }
+        (Method::TreeShapInterventional, AnyModel::TreeEnsemble(ens)) => {
+            let Some(bg) = background else {
+                unreachable!("checked above: the method needs a background");
+            };
+            InterventionalTreeShap::new(ens, bg)?
+                .with_max_exact_players(options.max_exact_players)
+                .explain(x, options.output_space, options.additivity_tolerance)
+        }
+        _ => Err(ExplainError::Unsupported(format!(
+            "--method {} is not available for a {} model",
+            method.name(),
+            model.kind_name()
+        ))),
+    }
 }

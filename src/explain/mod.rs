@@ -8,6 +8,7 @@
 mod error;
 mod explanation;
 mod method;
+pub mod tree_shap;
 
 pub use error::{ExplainError, Result};
 pub use explanation::{AdditivityReport, Explanation, ExplanationMeta, OutputSpace};
