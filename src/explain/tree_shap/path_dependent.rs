@@ -42,6 +42,7 @@
 
 use super::layout::{Preorder, NONE};
 use super::quadrature::gauss_legendre_01;
+use crate::model::Node;
 
 /// The quadrature sizes we compile kernels for; a tree uses the smallest one `≥ ⌈D/2⌉` (more points
 /// than needed are still exact).
@@ -50,30 +51,30 @@ pub(crate) const Q_SIZES: [usize; 13] = [1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 24,
 /// The largest number of distinct features on one path that the kernels support.
 pub(crate) const MAX_UNIQUE_FEATURES: usize = 64;
 
-/// Everything one edge `parent → k` needs per row, for `Q` quadrature points.
+/// Everything one split needs per row, for `Q` quadrature points: the tables of its two edges
+/// (index 0 = left child, 1 = right child).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct EdgeTab<const Q: usize> {
-    /// `g_new / g_old` at the nodes, by case: 0 = feature already off, 1 = turns off here,
-    /// 2 = still on. Leaf edges include the leaf value.
-    r: [[f64; Q]; 3],
-    /// `w_q (o−p)/g` of the new factor minus that of the old one, by the same case (case 0 is 0).
-    d: [[f64; Q]; 3],
-    /// 0.0 for right children (seen first in the backward pass: they overwrite the parent's
-    /// buffer), 1.0 for left children (they add to it).
-    keep: f64,
-    parent: u32,
+pub(crate) struct SplitTab<const Q: usize> {
+    /// The split itself (feature, threshold, flags), copied so the kernel reads one struct.
+    split: Node,
+    /// `g_new / g_old` at the quadrature nodes, by child and case: 0 = feature already off,
+    /// 1 = turns off here, 2 = still on. Leaf children include the leaf value.
+    r: [[[f64; Q]; 3]; 2],
+    /// `w_q (o−p)/g` of the new factor minus that of the old one, by child and case (case 0 is 0).
+    d: [[[f64; Q]; 3]; 2],
+    node: u32,
+    left: u32,
+    right: u32,
     /// Preorder index of the nearest ancestor edge on the same feature, or 0 (the root, whose
-    /// "on" flag is always set) when the feature is new on the path.
+    /// case is always "on") when the feature is new on the path.
     prev: u32,
-    feature: u32,
-    is_left: bool,
 }
 
 macro_rules! q_tables {
     ($($q:literal => $v:ident),*) => {
         /// Per-edge tables of a tree, typed by its quadrature size.
         #[derive(Clone, Debug)]
-        pub(crate) enum Tables { $($v(Vec<EdgeTab<$q>>)),* }
+        pub(crate) enum Tables { $($v(Vec<SplitTab<$q>>)),* }
 
         impl Tables {
             fn build(q: usize, pre: &Preorder, info: &[EdgeInfo]) -> Tables {
@@ -203,7 +204,7 @@ impl PdTree {
     }
 }
 
-fn build_tabs<const Q: usize>(pre: &Preorder, info: &[EdgeInfo]) -> Vec<EdgeTab<Q>> {
+fn build_tabs<const Q: usize>(pre: &Preorder, info: &[EdgeInfo]) -> Vec<SplitTab<Q>> {
     let (t, w) = gauss_legendre_01(Q);
     let g1 = |p: f64, t: f64| p + t * (1.0 - p);
     let g0 = |p: f64, t: f64| p * (1.0 - t);
@@ -211,31 +212,30 @@ fn build_tabs<const Q: usize>(pre: &Preorder, info: &[EdgeInfo]) -> Vec<EdgeTab<
     // −w/(1−t) whenever p ≠ 0 (and 0 when p = 0: then o = p and the factor contributes nothing).
     let w1 = |p: f64, q: usize| w[q] * (1.0 - p) / g1(p, t[q]);
     let w0 = |p: f64, q: usize| if p != 0.0 { -w[q] / (1.0 - t[q]) } else { 0.0 };
-    let mut tabs = Vec::with_capacity(pre.len());
-    for (k, e) in info.iter().enumerate() {
-        let mut tab = EdgeTab::<Q> {
-            r: [[0.0; Q]; 3],
-            d: [[0.0; Q]; 3],
-            keep: 1.0,
-            parent: 0,
-            prev: e.prev,
-            feature: 0,
-            is_left: false,
+    let mut tabs = Vec::new();
+    for (k, node) in pre.nodes.iter().enumerate() {
+        if node.is_leaf() {
+            continue;
+        }
+        let mut tab = SplitTab::<Q> {
+            split: *node,
+            r: [[[0.0; Q]; 3]; 2],
+            d: [[[0.0; Q]; 3]; 2],
+            node: k as u32,
+            left: node.left,
+            right: node.right,
+            prev: info[node.left as usize].prev,
         };
-        if k > 0 {
-            let p = pre.parent[k] as usize;
-            tab.parent = p as u32;
-            tab.feature = pre.nodes[p].feature;
-            tab.is_left = pre.is_left_child(k);
-            tab.keep = if tab.is_left { 1.0 } else { 0.0 };
+        for (side, child) in [node.left, node.right].into_iter().enumerate() {
+            let e = &info[child as usize];
             for q in 0..Q {
                 let old_on = g1(e.p_old, t[q]);
                 // Case 0 (off before and after): the factor p(1−t) scales by this edge's fraction.
-                tab.r[0][q] = e.frac * e.scale;
-                tab.r[1][q] = g0(e.p_new, t[q]) / old_on * e.scale;
-                tab.r[2][q] = g1(e.p_new, t[q]) / old_on * e.scale;
-                tab.d[1][q] = w0(e.p_new, q) - w1(e.p_old, q);
-                tab.d[2][q] = w1(e.p_new, q) - w1(e.p_old, q);
+                tab.r[side][0][q] = e.frac * e.scale;
+                tab.r[side][1][q] = g0(e.p_new, t[q]) / old_on * e.scale;
+                tab.r[side][2][q] = g1(e.p_new, t[q]) / old_on * e.scale;
+                tab.d[side][1][q] = w0(e.p_new, q) - w1(e.p_old, q);
+                tab.d[side][2][q] = w1(e.p_new, q) - w1(e.p_old, q);
             }
         }
         tabs.push(tab);
@@ -243,62 +243,56 @@ fn build_tabs<const Q: usize>(pre: &Preorder, info: &[EdgeInfo]) -> Vec<EdgeTab<
     tabs
 }
 
-/// The per-row kernel: forward pass (directions, on/off flags, prefix products), backward pass
-/// (subtree sums and edge contributions).
+/// The per-row kernel. Forward over splits in preorder: the row's direction, each child's case
+/// (feature off before / turns off here / still on) and prefix product. Backward over splits in
+/// reverse preorder: both edges' contributions to the split's feature, and the subtree sum.
 fn run_rows<const Q: usize>(
     pre: &Preorder,
-    tabs: &[EdgeTab<Q>],
+    tabs: &[SplitTab<Q>],
     rows: &[f64],
     m: usize,
     out: &mut [f64],
     stride: usize,
     offset: usize,
 ) {
-    let n = tabs.len();
+    let n = pre.len();
     let mut buf = vec![[0.0f64; Q]; n];
-    let mut on = vec![0u8; n];
-    let mut case = vec![0u8; n];
-    let mut left = vec![false; n];
-    let nodes = &pre.nodes;
+    // Per node (edge into it): 0 = its feature was off above, 1 = turns off here, 2 = on.
+    let mut case = vec![2u8; n];
+    let words = &pre.words;
     for (r, x) in rows.chunks_exact(m).enumerate() {
         let phi = &mut out[r * stride + offset..r * stride + offset + m];
         buf[0] = [1.0; Q];
-        on[0] = 1;
-        let root = &nodes[0];
-        left[0] = root.goes_left(x[root.feature as usize], &pre.words);
-        for k in 1..n {
-            let e = &tabs[k];
-            let p = e.parent as usize;
-            let went = left[p] == e.is_left;
-            let old = on[e.prev as usize];
-            let now = old & went as u8;
-            on[k] = now;
-            let c = (old + now) as usize;
-            case[k] = c as u8;
-            let src = buf[p];
-            let ratio = &e.r[c];
-            let dst = &mut buf[k];
+        for s in tabs {
+            let goes_left = s.split.goes_left(x[s.split.feature as usize], words);
+            let old = case[s.prev as usize] >> 1;
+            let cl = old + (old & goes_left as u8);
+            let cr = old + (old & !goes_left as u8);
+            case[s.left as usize] = cl;
+            case[s.right as usize] = cr;
+            let c = buf[s.node as usize];
+            let (rl, rr) = (&s.r[0][cl as usize], &s.r[1][cr as usize]);
+            let mut bl = [0.0; Q];
+            let mut br = [0.0; Q];
             for q in 0..Q {
-                dst[q] = src[q] * ratio[q];
+                bl[q] = c[q] * rl[q];
+                br[q] = c[q] * rr[q];
             }
-            let node = &nodes[k];
-            if !node.is_leaf() {
-                left[k] = node.goes_left(x[node.feature as usize], &pre.words);
-            }
+            buf[s.left as usize] = bl;
+            buf[s.right as usize] = br;
         }
-        for k in (1..n).rev() {
-            let e = &tabs[k];
-            let ek = buf[k];
-            let wd = &e.d[case[k] as usize];
-            let mut s = 0.0;
+        for s in tabs.iter().rev() {
+            let (l, rt) = (s.left as usize, s.right as usize);
+            let (el, er) = (buf[l], buf[rt]);
+            let (dl, dr) = (&s.d[0][case[l] as usize], &s.d[1][case[rt] as usize]);
+            let mut sum = 0.0;
+            let mut e = [0.0; Q];
             for q in 0..Q {
-                s += ek[q] * wd[q];
+                sum += el[q] * dl[q] + er[q] * dr[q];
+                e[q] = el[q] + er[q];
             }
-            phi[e.feature as usize] += s;
-            let dst = &mut buf[e.parent as usize];
-            for q in 0..Q {
-                dst[q] = dst[q] * e.keep + ek[q];
-            }
+            phi[s.split.feature as usize] += sum;
+            buf[s.node as usize] = e;
         }
     }
 }
