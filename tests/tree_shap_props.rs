@@ -13,7 +13,9 @@
 #![allow(clippy::needless_range_loop)]
 
 use glassbox::data::FeatureSchema;
-use glassbox::explain::tree_shap::{InteractionShap, InterventionalTreeShap, TreeShap};
+use glassbox::explain::tree_shap::{
+    InteractionShap, InterventionalAlgorithm, InterventionalTreeShap, TreeShap,
+};
 use glassbox::explain::OutputSpace;
 use glassbox::model::{EnsembleSource, Link, Model, Node, Tree, TreeEnsemble};
 use ndarray::{Array2, ArrayView2};
@@ -252,8 +254,13 @@ proptest! {
         let ens = gen_ensemble(seed, m, n_trees, depth, k);
         let x = gen_rows(seed, 3, m);
         let bg = gen_rows(seed.wrapping_add(1), 5, m);
-        let iv = InterventionalTreeShap::new(&ens, bg.view()).unwrap();
-        for space in [OutputSpace::Raw, OutputSpace::Probability] {
+        let cases = [
+            (OutputSpace::Raw, InterventionalAlgorithm::PerPair),
+            (OutputSpace::Raw, InterventionalAlgorithm::LeafTables),
+            (OutputSpace::Probability, InterventionalAlgorithm::Auto),
+        ];
+        for (space, algorithm) in cases {
+            let iv = InterventionalTreeShap::new(&ens, bg.view()).unwrap().with_algorithm(algorithm);
             let e = iv.explain(x.view(), space, 1e-9).unwrap();
             for (r, row) in x.rows().into_iter().enumerate() {
                 let row = row.to_vec();
@@ -263,7 +270,7 @@ proptest! {
                     prop_assert!(close(e.base_values()[[r, out]], game(0), 1e-12));
                     for j in 0..m {
                         let got = e.values()[[r, out, j]];
-                        prop_assert!(close(got, want[j], 1e-10), "{space:?} row {r} out {out} feature {j}: {got} vs {}", want[j]);
+                        prop_assert!(close(got, want[j], 1e-10), "{space:?} {algorithm:?} row {r} out {out} feature {j}: {got} vs {}", want[j]);
                     }
                 }
             }
@@ -362,9 +369,12 @@ proptest! {
         let mut bg2 = bg.clone();
         for r in 0..bg2.nrows() { bg2[[r, 2 % m]] = 3.0; }
         for r in 0..x2.nrows() { x2[[r, 2 % m]] = 3.0; }
-        let iv2 = InterventionalTreeShap::new(&ens, bg2.view()).unwrap().values(x2.view(), OutputSpace::Raw).unwrap();
-        for r in 0..x2.nrows() {
-            prop_assert_eq!(iv2[[r, 0, 2 % m]], 0.0);
+        for algorithm in [InterventionalAlgorithm::PerPair, InterventionalAlgorithm::LeafTables] {
+            let iv2 = InterventionalTreeShap::new(&ens, bg2.view()).unwrap().with_algorithm(algorithm)
+                .values(x2.view(), OutputSpace::Raw).unwrap();
+            for r in 0..x2.nrows() {
+                prop_assert!(iv2[[r, 0, 2 % m]].abs() < 1e-12, "{algorithm:?}: {}", iv2[[r, 0, 2 % m]]);
+            }
         }
     }
 }
@@ -455,13 +465,19 @@ fn results_do_not_depend_on_thread_count() {
                     .unwrap()
                     .values(x.view(), OutputSpace::Raw)
                     .unwrap(),
+                InterventionalTreeShap::new(&ens, bg.view())
+                    .unwrap()
+                    .with_algorithm(InterventionalAlgorithm::LeafTables)
+                    .values(x.view(), OutputSpace::Raw)
+                    .unwrap(),
             )
         })
     };
-    let (a1, b1) = run(1);
-    let (a3, b3) = run(3);
+    let (a1, b1, c1) = run(1);
+    let (a3, b3, c3) = run(3);
     assert_eq!(a1, a3);
     assert_eq!(b1, b3);
+    assert_eq!(c1, c3);
 }
 
 #[test]

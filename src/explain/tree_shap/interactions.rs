@@ -29,38 +29,11 @@ use std::collections::HashMap;
 use ndarray::{Array4, ArrayView2};
 use rayon::prelude::*;
 
-use super::layout::Preorder;
+use super::layout::{LeafPaths, Preorder};
 use super::quadrature::gauss_legendre_01;
 use super::{block_rows, check_width, validated, TreeShap};
 use crate::explain::{ExplainError, Result};
 use crate::model::TreeEnsemble;
-
-/// One distinct feature on one leaf's path.
-#[derive(Clone, Copy, Debug)]
-struct PathFeature {
-    feature: u32,
-    /// Product of the cover fractions of the path's edges on this feature.
-    p: f64,
-}
-
-/// One condition of a leaf's path: node `node` must send the row `left`-wards for the feature at
-/// position `slot` of the leaf's features to count as followed.
-#[derive(Clone, Copy, Debug)]
-struct Cond {
-    node: u32,
-    left: bool,
-    slot: u16,
-}
-
-#[derive(Clone, Debug)]
-struct Leaf {
-    value: f64,
-    feats: std::ops::Range<usize>,
-    conds: std::ops::Range<usize>,
-    /// Start of this leaf's pair slots (`d(d−1)/2` entries, pairs (a, b) with a < b in
-    /// position order).
-    pairs: usize,
-}
 
 #[derive(Clone, Debug)]
 struct IxTree {
@@ -68,9 +41,10 @@ struct IxTree {
     output: usize,
     t: Vec<f64>,
     w: Vec<f64>,
-    leaves: Vec<Leaf>,
-    feats: Vec<PathFeature>,
-    conds: Vec<Cond>,
+    paths: LeafPaths,
+    /// Start of each leaf's pair slots (`d(d−1)/2` entries, pairs (a, b) with a < b in position
+    /// order).
+    pair_start: Vec<usize>,
     /// Global pair slot of each leaf-local pair.
     pair_slot: Vec<u32>,
 }
@@ -139,63 +113,34 @@ impl<'a> InteractionShap<'a> {
             let pre = Preorder::new(tree);
             let d = pre.max_unique_features();
             let (qt, qw) = gauss_legendre_01(d.div_ceil(2).max(1));
-            let mut it = IxTree {
-                output: ens.tree_output[t] as usize,
-                t: qt,
-                w: qw,
-                leaves: Vec::new(),
-                feats: Vec::new(),
-                conds: Vec::new(),
-                pair_slot: Vec::new(),
-                pre,
-            };
-            let n = it.pre.len();
-            for k in 0..n {
-                if !it.pre.nodes[k].is_leaf() || n == 1 {
-                    continue;
-                }
-                let f0 = it.feats.len();
-                let c0 = it.conds.len();
-                let mut c = k;
-                while c != 0 {
-                    let p = it.pre.parent[c] as usize;
-                    let feature = it.pre.nodes[p].feature;
-                    let slot = match it.feats[f0..].iter().position(|f| f.feature == feature) {
-                        Some(s) => s,
-                        None => {
-                            it.feats.push(PathFeature { feature, p: 1.0 });
-                            it.feats.len() - 1 - f0
-                        }
-                    };
-                    it.feats[f0 + slot].p *= it.pre.cover_fraction(c);
-                    it.conds.push(Cond {
-                        node: p as u32,
-                        left: it.pre.is_left_child(c),
-                        slot: slot as u16,
-                    });
-                    c = p;
-                }
-                let leaf_feats = &it.feats[f0..];
-                let p0 = it.pair_slot.len();
-                for a in 0..leaf_feats.len() {
-                    for b in a + 1..leaf_feats.len() {
-                        let (i, j) = (leaf_feats[a].feature, leaf_feats[b].feature);
+            let paths = LeafPaths::new(&pre);
+            let mut pair_start = Vec::with_capacity(paths.leaves.len());
+            let mut pair_slot = Vec::new();
+            for leaf in &paths.leaves {
+                pair_start.push(pair_slot.len());
+                let feats = &paths.feats[leaf.feats.clone()];
+                for a in 0..feats.len() {
+                    for b in a + 1..feats.len() {
+                        let (i, j) = (feats[a].feature, feats[b].feature);
                         let key = (i.min(j), i.max(j));
                         let next = pairs.len() as u32;
                         let s = *index.entry(key).or_insert_with(|| {
                             pairs.push(key);
                             next
                         });
-                        it.pair_slot.push(s);
+                        pair_slot.push(s);
                     }
                 }
-                it.leaves.push(Leaf {
-                    value: it.pre.nodes[k].value,
-                    feats: f0..it.feats.len(),
-                    conds: c0..it.conds.len(),
-                    pairs: p0,
-                });
             }
+            let it = IxTree {
+                output: ens.tree_output[t] as usize,
+                t: qt,
+                w: qw,
+                paths,
+                pair_start,
+                pair_slot,
+                pre,
+            };
             trees.push(it);
         }
         Ok(InteractionShap {
@@ -361,12 +306,12 @@ impl<'a> InteractionShap<'a> {
             s.dirs.resize(n, false);
             tree.pre.directions(x, &mut s.dirs);
             let q = tree.t.len();
-            for leaf in &tree.leaves {
-                let feats = &tree.feats[leaf.feats.clone()];
+            for (l, leaf) in tree.paths.leaves.iter().enumerate() {
+                let feats = &tree.paths.feats[leaf.feats.clone()];
                 let d = feats.len();
                 s.o.clear();
                 s.o.resize(d, true);
-                for c in &tree.conds[leaf.conds.clone()] {
+                for c in &tree.paths.conds[leaf.conds.clone()] {
                     if s.dirs[c.node as usize] != c.left {
                         s.o[c.slot as usize] = false;
                     }
@@ -395,7 +340,7 @@ impl<'a> InteractionShap<'a> {
                         run[z] *= s.g[a * q + z];
                     }
                 }
-                let mut slot = leaf.pairs;
+                let mut slot = tree.pair_start[l];
                 for a in 0..d {
                     let da = if s.o[a] { 1.0 } else { 0.0 } - feats[a].p;
                     let fa = feats[a].feature as usize;

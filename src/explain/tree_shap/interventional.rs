@@ -17,10 +17,12 @@
 //! algorithm of H. Chen in shap's `tree_shap_indep`). Sums of these are carried up the walk, so a
 //! pair costs the number of nodes visited, at most `O(L)` and usually `O(D)`.
 //!
-//! Work shared across background rows: for each tree the background rows are reduced to their
-//! distinct *direction patterns* (which way each node sends them); rows with the same pattern
-//! give the same walk, so it is done once and weighted by the count. Shallow trees and
-//! low-cardinality features collapse a large background to a few patterns.
+//! Work shared across background rows, two ways: (1) for each tree the background rows are
+//! reduced to their distinct *direction patterns* (which way each node sends them); rows with the
+//! same pattern give the same walk, so it is done once and weighted by the count. (2) When many
+//! rows are explained, the background is folded into per-leaf tables (see `leaf_tables`) and a
+//! row then costs `O(Σ_leaves d)` per tree whatever the background size. The choice is made per
+//! tree from a cost estimate ([`InterventionalAlgorithm`]); both are exact.
 //!
 //! # Probability space: exact, not rescaled
 //! With a link `σ`, `v_z(S) = σ(F(x_S, z_S̄))` is no longer a sum over trees. shap's
@@ -36,9 +38,11 @@
 //! with an error that says so.
 
 use ndarray::{Array2, Array3, ArrayView2};
+use rayon::prelude::*;
 use std::collections::HashMap;
 
-use super::layout::Preorder;
+use super::layout::{LeafPaths, Preorder};
+use super::leaf_tables::LeafTables;
 use super::probability::{PairScratch, TransformedGame};
 use super::{check_width, for_row_blocks, model_output, validated};
 use crate::explain::{ExplainError, Explanation, ExplanationMeta, OutputSpace, Result};
@@ -47,6 +51,23 @@ use crate::model::{Link, Node, TreeEnsemble};
 /// Default cap on the number of players (features on which a row and a background row diverge)
 /// for exact probability-space attributions: `2^16` coalitions per pair.
 pub const DEFAULT_MAX_EXACT_PLAYERS: usize = 16;
+
+/// Largest number of table entries (`f64`) built for one call (256 MiB).
+const MAX_TABLE_NUMBERS: usize = 1 << 25;
+
+/// How raw-space interventional attributions are computed. Both are exact; they differ in cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum InterventionalAlgorithm {
+    /// Per tree, whichever is estimated cheaper for the number of rows explained in a call.
+    #[default]
+    Auto,
+    /// One walk per (row, distinct background pattern, tree).
+    PerPair,
+    /// Per-leaf tables over the background, for every tree whose leaves have at most 12 distinct
+    /// features and that fits the memory budget (others use the walk).
+    LeafTables,
+}
 
 /// One tree prepared for interventional Tree SHAP.
 #[derive(Clone, Debug)]
@@ -79,6 +100,7 @@ pub struct InterventionalTreeShap<'a> {
     coef: Vec<f64>,
     stride: usize,
     max_exact_players: usize,
+    algorithm: InterventionalAlgorithm,
 }
 
 impl<'a> InterventionalTreeShap<'a> {
@@ -163,6 +185,7 @@ impl<'a> InterventionalTreeShap<'a> {
             coef,
             stride,
             max_exact_players: DEFAULT_MAX_EXACT_PLAYERS,
+            algorithm: InterventionalAlgorithm::Auto,
         })
     }
 
@@ -170,6 +193,12 @@ impl<'a> InterventionalTreeShap<'a> {
     /// (cost `2^players`; at most 30).
     pub fn with_max_exact_players(mut self, players: usize) -> Self {
         self.max_exact_players = players.min(30);
+        self
+    }
+
+    /// Chooses how raw-space attributions are computed (default: automatic, by estimated cost).
+    pub fn with_algorithm(mut self, algorithm: InterventionalAlgorithm) -> Self {
+        self.algorithm = algorithm;
         self
     }
 
@@ -220,9 +249,12 @@ impl<'a> InterventionalTreeShap<'a> {
         let (n, m, k) = (x.nrows(), x.ncols(), self.ens.n_outputs());
         let width = k * m;
         let flat = match space {
-            OutputSpace::Raw => for_row_blocks(self.ens, x, width, |_, rows, out| {
-                self.raw_block(rows, m, out, width)
-            }),
+            OutputSpace::Raw => {
+                let tables = self.tables_for(n);
+                for_row_blocks(self.ens, x, width, |_, rows, out| {
+                    self.raw_block(&tables, rows, m, out, width)
+                })
+            }
             OutputSpace::Probability => {
                 let failure = std::sync::Mutex::new(None::<(usize, usize)>);
                 let flat = for_row_blocks(self.ens, x, width, |start, rows, out| {
@@ -279,10 +311,47 @@ impl<'a> InterventionalTreeShap<'a> {
         Ok(e)
     }
 
-    fn raw_block(&self, rows: &[f64], m: usize, out: &mut [f64], width: usize) {
+    /// Decides per tree between the per-pair walk and leaf tables for `n_rows` rows, and builds
+    /// the chosen tables (in parallel over trees; the choice depends only on `n_rows`).
+    fn tables_for(&self, n_rows: usize) -> Vec<Option<LeafTables>> {
+        let mut budget = MAX_TABLE_NUMBERS;
+        let plan: Vec<Option<LeafPaths>> = self
+            .trees
+            .iter()
+            .map(|tree| {
+                if tree.pre.len() == 1 || self.algorithm == InterventionalAlgorithm::PerPair {
+                    return None;
+                }
+                let paths = LeafPaths::new(&tree.pre);
+                let cost = LeafTables::cost(&paths, tree.weights.len())?;
+                // A walk visits about two nodes per level for each pattern.
+                let depth = tree.pre.max_depth() as f64;
+                let walk = n_rows as f64 * tree.weights.len() as f64 * (2.0 * depth + 1.0) * 8.0;
+                let table = cost.build + n_rows as f64 * cost.per_row;
+                let wanted = self.algorithm == InterventionalAlgorithm::LeafTables || table < walk;
+                (wanted && cost.size <= budget).then(|| {
+                    budget -= cost.size;
+                    paths
+                })
+            })
+            .collect();
+        plan.into_par_iter()
+            .zip(self.trees.par_iter())
+            .map(|(paths, tree)| paths.map(|p| LeafTables::build(tree, p)))
+            .collect()
+    }
+
+    fn raw_block(
+        &self,
+        tables: &[Option<LeafTables>],
+        rows: &[f64],
+        m: usize,
+        out: &mut [f64],
+        width: usize,
+    ) {
         let mut status = vec![0i8; m];
         let mut xdirs = Vec::new();
-        for tree in &self.trees {
+        for (tree, table) in self.trees.iter().zip(tables) {
             let n = tree.pre.len();
             if n == 1 {
                 continue; // a lone leaf: every hybrid row gets the same value, no attribution
@@ -291,6 +360,10 @@ impl<'a> InterventionalTreeShap<'a> {
             for (r, x) in rows.chunks_exact(m).enumerate() {
                 tree.pre.directions(x, &mut xdirs);
                 let phi = &mut out[r * width + tree.output * m..r * width + (tree.output + 1) * m];
+                if let Some(table) = table {
+                    table.add_row(&xdirs, phi);
+                    continue;
+                }
                 for (g, &w) in tree.weights.iter().enumerate() {
                     let mut walk = RawWalk {
                         nodes: &tree.pre.nodes,

@@ -104,6 +104,15 @@ impl Preorder {
         }
     }
 
+    /// Depth of the deepest leaf (0 for a lone leaf).
+    pub fn max_depth(&self) -> usize {
+        let mut depth = vec![0usize; self.len()];
+        for k in 1..self.len() {
+            depth[k] = depth[self.parent[k] as usize] + 1;
+        }
+        depth.into_iter().max().unwrap_or(0)
+    }
+
     /// Largest number of distinct features on a root-to-leaf path (0 for a lone leaf).
     pub fn max_unique_features(&self) -> usize {
         let mut best = 0;
@@ -125,6 +134,95 @@ impl Preorder {
             }
         }
         best
+    }
+}
+
+/// One distinct feature on one leaf's path.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PathFeature {
+    pub feature: u32,
+    /// Product of the cover fractions of the path's edges on this feature.
+    pub p: f64,
+}
+
+/// One condition of a leaf's path: node `node` must send the row `left`-wards for the feature
+/// at position `slot` of the leaf's features to count as followed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cond {
+    pub node: u32,
+    pub left: bool,
+    pub slot: u16,
+}
+
+/// One leaf and where its features and conditions are stored in [`LeafPaths`].
+#[derive(Clone, Debug)]
+pub(crate) struct LeafPath {
+    pub value: f64,
+    pub feats: std::ops::Range<usize>,
+    pub conds: std::ops::Range<usize>,
+}
+
+/// Every leaf's root-to-leaf path with repeated features merged: the view of a tree the
+/// per-leaf algorithms (interactions, interventional tables) need.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LeafPaths {
+    pub leaves: Vec<LeafPath>,
+    pub feats: Vec<PathFeature>,
+    pub conds: Vec<Cond>,
+}
+
+impl LeafPaths {
+    /// Collects the paths of all leaves (none for a lone leaf: it has no features).
+    pub fn new(pre: &Preorder) -> LeafPaths {
+        let mut lp = LeafPaths::default();
+        let n = pre.len();
+        for k in 0..n {
+            if !pre.nodes[k].is_leaf() || n == 1 {
+                continue;
+            }
+            let f0 = lp.feats.len();
+            let c0 = lp.conds.len();
+            let mut c = k;
+            while c != 0 {
+                let p = pre.parent[c] as usize;
+                let feature = pre.nodes[p].feature;
+                let slot = match lp.feats[f0..].iter().position(|f| f.feature == feature) {
+                    Some(s) => s,
+                    None => {
+                        lp.feats.push(PathFeature { feature, p: 1.0 });
+                        lp.feats.len() - 1 - f0
+                    }
+                };
+                lp.feats[f0 + slot].p *= pre.cover_fraction(c);
+                lp.conds.push(Cond {
+                    node: p as u32,
+                    left: pre.is_left_child(c),
+                    slot: slot as u16,
+                });
+                c = p;
+            }
+            lp.leaves.push(LeafPath {
+                value: pre.nodes[k].value,
+                feats: f0..lp.feats.len(),
+                conds: c0..lp.conds.len(),
+            });
+        }
+        lp
+    }
+
+    /// Bit mask (bit `i` = feature at position `i` of the leaf) of the features whose every
+    /// condition the row with directions `dirs` satisfies. Leaves have at most 64 features
+    /// (checked by the callers that use masks).
+    #[inline]
+    pub fn satisfied(&self, leaf: &LeafPath, dirs: &[bool]) -> u64 {
+        let d = leaf.feats.len();
+        let mut mask = if d == 64 { u64::MAX } else { (1u64 << d) - 1 };
+        for c in &self.conds[leaf.conds.clone()] {
+            if dirs[c.node as usize] != c.left {
+                mask &= !(1u64 << c.slot);
+            }
+        }
+        mask
     }
 }
 

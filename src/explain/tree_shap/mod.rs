@@ -40,6 +40,7 @@
 mod interactions;
 mod interventional;
 mod layout;
+mod leaf_tables;
 mod path_dependent;
 mod probability;
 mod quadrature;
@@ -53,7 +54,9 @@ use layout::Preorder;
 use path_dependent::PdTree;
 
 pub use interactions::{InteractionShap, InteractionValues, PairValue, RowTopPairs};
-pub use interventional::{InterventionalTreeShap, DEFAULT_MAX_EXACT_PLAYERS};
+pub use interventional::{
+    InterventionalAlgorithm, InterventionalTreeShap, DEFAULT_MAX_EXACT_PLAYERS,
+};
 
 /// Checks an ensemble before any kernel walks it (a malformed tree could loop or index out of
 /// bounds).
