@@ -6,6 +6,7 @@
 
 mod explain;
 mod predict;
+mod split;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,8 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Explain a model's predictions row by row.
     Explain(explain::ExplainArgs),
+    /// Split a table into seeded train and test parts.
+    Split(split::SplitArgs),
 }
 
 /// Shared context of a run.
@@ -136,6 +139,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(a) => train::run(&ctx, a),
         Command::Predict(a) => predict::run(&ctx, a),
         Command::Explain(a) => explain::run(&ctx, a),
+        Command::Split(a) => split::run(&ctx, a),
     }
 }
 
