@@ -37,16 +37,14 @@ impl Method {
 
     /// Whether the method needs a background data set.
     pub fn needs_background(self) -> bool {
-        matches!(
-            self,
-            Method::TreeShapInterventional | Method::KernelShap
-        )
+        matches!(self, Method::TreeShapInterventional | Method::KernelShap)
     }
 
     /// The exact method that suits a model best: Tree SHAP for ensembles.
     pub fn default_for(model: &AnyModel) -> Method {
         match model {
             AnyModel::TreeEnsemble(_) => Method::TreeShap,
+            AnyModel::Glm(_) => Method::Additive,
         }
     }
 }
