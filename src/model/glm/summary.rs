@@ -224,9 +224,21 @@ fn fmt_opt(v: Option<f64>, width: usize, prec: usize) -> String {
 impl fmt::Display for FitReport {
     /// A statsmodels-like summary table.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rule = "=".repeat(86);
-        let thin = "-".repeat(86);
-        writeln!(f, "{:^86}", "Generalized Linear Model Regression Results")?;
+        let tw = self
+            .coefficients
+            .iter()
+            .map(|c| c.term.chars().count())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 40);
+        let width = (tw + 71).max(86);
+        let rule = "=".repeat(width);
+        let thin = "-".repeat(width);
+        writeln!(
+            f,
+            "{:^width$}",
+            "Generalized Linear Model Regression Results"
+        )?;
         writeln!(f, "{rule}")?;
         let method = if self.penalty.is_some() {
             "penalised IRLS (coordinate descent)"
@@ -275,13 +287,6 @@ impl fmt::Display for FitReport {
             )?;
         }
         writeln!(f, "{rule}")?;
-        let tw = self
-            .coefficients
-            .iter()
-            .map(|c| c.term.chars().count())
-            .max()
-            .unwrap_or(4)
-            .clamp(4, 40);
         writeln!(
             f,
             "{:<tw$} {:>12} {:>11} {:>9} {:>9} {:>12} {:>12}",
