@@ -391,3 +391,11 @@ fn non_convergence_is_a_status_not_an_error() {
         .iter()
         .any(|w| matches!(w, FitWarning::NotConverged { iterations: 2, .. })));
 }
+
+#[test]
+fn glm_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<glassbox::model::glm::Glm>();
+    check::<GlmParams>();
+    check::<glassbox::model::glm::FitReport>();
+}

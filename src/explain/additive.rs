@@ -4,8 +4,8 @@
 //! gⱼ(xⱼ) = Σ_{c ∈ cols(j)} β_c d_c(xⱼ) over feature j's design columns (one for a number, the
 //! dummies for a category; a missing value is first replaced by the recorded training fill). For
 //! such a function the interventional Shapley value of feature j with background distribution B
-//! is exactly φⱼ(x) = gⱼ(xⱼ) − E_B[gⱼ(Xⱼ)] (Lundberg & Lee 2017, §"linear models"; Janzing et al.
-//! 2020). With the training rows as background, E_B[gⱼ] = Σ_c β_c · mean_c, so
+//! is exactly φⱼ(x) = gⱼ(xⱼ) − E_B\[gⱼ(Xⱼ)\] (Lundberg & Lee 2017, §"linear models"; Janzing et al.
+//! 2020). With the training rows as background, E_B\[gⱼ\] = Σ_c β_c · mean_c, so
 //!
 //!   φⱼ(x) = Σ_{c ∈ cols(j)} β_c (d_c(xⱼ) − mean_c),   base = β₀ + Σ_c β_c mean_c,
 //!

@@ -40,13 +40,14 @@ pub use error::GlmError;
 pub use family::{Family, LinkFunction};
 pub use summary::{CoefficientRow, CvReport, FitReport, FitWarning, PenaltyReport};
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
 use super::{Link, Model};
 use crate::data::{Dataset, FeatureSchema, TargetKind, TargetSpec};
 
-/// A penalty on the non-intercept coefficients (on standardised features; see [`penalised`]).
+/// A penalty on the non-intercept coefficients, on standardised features (glmnet's objective:
+/// `(1/W) Σ wᵢ dᵢ/2 + λ Σⱼ (α|βⱼ| + (1−α)/2 βⱼ²)`, intercept unpenalised).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Penalty {
     /// `l1·‖β‖₁ + l2/2·‖β‖²`: ridge when `l1 = 0`, lasso when `l2 = 0`, elastic net otherwise.
@@ -561,9 +562,4 @@ impl Model for Glm {
             .and(x.axis_iter(Axis(0)))
             .par_for_each(|mut o, row| o[0] = design.dot(row, coef));
     }
-}
-
-/// Per-row linear predictor helper used by tests and explainers: η for each row of `x`.
-pub fn linear_predictor(glm: &Glm, x: ArrayView2<f64>) -> Array1<f64> {
-    glm.predict_raw(x).column(0).to_owned()
 }
