@@ -241,7 +241,7 @@ impl fmt::Display for FitReport {
         )?;
         writeln!(f, "{rule}")?;
         let method = if self.penalty.is_some() {
-            "penalised IRLS (coordinate descent)"
+            "penalised IRLS"
         } else {
             "IRLS"
         };
