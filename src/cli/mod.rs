@@ -7,7 +7,9 @@
 mod explain;
 mod predict;
 mod split;
+mod summary;
 mod train;
+mod train_glm;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +26,8 @@ Examples:
   glassbox predict --model model.json --data data/german_credit.csv --out pred.csv
   glassbox explain --model model.json --data data/german_credit.csv --method tree-shap --out shap.csv
   glassbox explain --model xgb_model.json --data rows.csv --method tree-shap-interventional --background bg.csv --out shap.csv
+  glassbox train --data data/german_credit.csv --target bad_credit --model glm --family binomial --out glm.json
+  glassbox summary --model glm.json --out coef.csv
 
 Exit codes: 0 success, 1 failure, 2 usage or input error.";
 
@@ -51,6 +55,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Split a table into seeded train and test parts.
     Split(split::SplitArgs),
+    /// Print a GLM's coefficient table and fit statistics (statsmodels-style).
+    Summary(summary::SummaryArgs),
 }
 
 /// Shared context of a run.
@@ -140,6 +146,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Predict(a) => predict::run(&ctx, a),
         Command::Explain(a) => explain::run(&ctx, a),
         Command::Split(a) => split::run(&ctx, a),
+        Command::Summary(a) => summary::run(&ctx, a),
     }
 }
 

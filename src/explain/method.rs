@@ -40,10 +40,12 @@ impl Method {
         matches!(self, Method::TreeShapInterventional | Method::KernelShap)
     }
 
-    /// The exact method that suits a model best: Tree SHAP for ensembles.
+    /// The exact method that suits a model best: Tree SHAP for ensembles, additive contributions
+    /// for GLMs.
     pub fn default_for(model: &AnyModel) -> Method {
         match model {
             AnyModel::TreeEnsemble(_) => Method::TreeShap,
+            AnyModel::Glm(_) => Method::Additive,
         }
     }
 }
@@ -87,6 +89,14 @@ pub fn explain(
             "--method {} needs a background data set: pass --background FILE",
             method.name()
         )));
+    }
+    if let (Method::Additive, AnyModel::Glm(glm)) = (method, model) {
+        return super::additive::explain_glm(
+            glm,
+            x,
+            options.output_space,
+            options.additivity_tolerance,
+        );
     }
     let _ = (x, options);
     Err(ExplainError::Unsupported(format!(
