@@ -13,7 +13,7 @@
 //!
 //! 1. `NaN` (missing) follows the node's default direction — unless the node has
 //!    [`Node::NAN_AS_ZERO`] (LightGBM `missing_type=None`), which replaces it by `0.0` first.
-//! 2. With [`Node::ZERO_AS_MISSING`] (LightGBM `missing_type=Zero`), `|x| <= 1e-35` also follows
+//! 2. With [`Node::ZERO_AS_MISSING`] (LightGBM `missing_type=Zero`), `|x| <= 1e-35f` also follows
 //!    the default direction.
 //! 3. Numeric split: `x < threshold` goes left. A LightGBM `x <= t` becomes `x < next_up(t)`,
 //!    which is the same test for every `f64`.
@@ -34,6 +34,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{Link, Model};
 use crate::data::{FeatureSchema, TargetSpec};
+
+/// LightGBM's `kZeroThreshold`: the `f32` literal `1e-35f` widened to `f64`
+/// (1.0000000180025095e-35, not `1e-35`), so that `|x| <=` it matches LightGBM's `IsZero` exactly.
+pub const ZERO_THRESHOLD: f64 = 1e-35_f32 as f64;
 
 /// Index meaning "no child": the node is a leaf.
 pub const NO_CHILD: u32 = u32::MAX;
@@ -68,7 +72,7 @@ impl Node {
     pub const CATEGORICAL: u8 = 2;
     /// Categories in the set go left (otherwise right).
     pub const CATEGORY_LEFT: u8 = 4;
-    /// Values with `|x| <= 1e-35` are treated as missing (LightGBM `missing_type=Zero`).
+    /// Values with `|x| <=` [`ZERO_THRESHOLD`] are treated as missing (LightGBM `missing_type=Zero`).
     pub const ZERO_AS_MISSING: u8 = 8;
     /// `NaN` is replaced by `0.0` before the test (LightGBM `missing_type=None`).
     pub const NAN_AS_ZERO: u8 = 16;
@@ -133,7 +137,7 @@ impl Node {
                 return self.default_left();
             }
         }
-        if self.flags & Node::ZERO_AS_MISSING != 0 && x.abs() <= 1e-35 {
+        if self.flags & Node::ZERO_AS_MISSING != 0 && x.abs() <= ZERO_THRESHOLD {
             return self.default_left();
         }
         if self.flags & Node::CATEGORICAL == 0 {
@@ -456,6 +460,10 @@ mod tests {
         n.flags |= Node::ZERO_AS_MISSING;
         assert!(n.goes_left(0.0, &[]));
         assert!(!n.goes_left(0.7, &[]));
+        // LightGBM's threshold is 1e-35f, slightly above 1e-35.
+        assert!(n.goes_left(1.00000001e-35, &[]));
+        assert!(n.goes_left(ZERO_THRESHOLD, &[]));
+        assert!(!n.goes_left(f64::from_bits(ZERO_THRESHOLD.to_bits() + 1), &[]));
         let mut m = Node::numeric_split(0, -0.5, 1, 2, true, 1.0);
         m.flags = Node::NAN_AS_ZERO; // default right, but NaN becomes 0.0 and 0.0 >= -0.5
         assert!(!m.goes_left(f64::NAN, &[]));
