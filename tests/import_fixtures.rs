@@ -23,7 +23,8 @@ struct Case {
     model: &'static str,
     tol: f64,
     link: Link,
-    outputs: usize,
+    /// Expected output names (their count is the number of outputs).
+    outputs: &'static [&'static str],
     /// Features that must be imported as category codes.
     categorical: &'static [&'static str],
 }
@@ -47,13 +48,18 @@ const GERMAN_CATEGORICAL: &[&str] = &[
 const XGB_TOL: f64 = 1e-5;
 const LGBM_TOL: f64 = 1e-9;
 
+const ONE: &[&str] = &["output"];
+const CLASSES3: &[&str] = &["class0", "class1", "class2"];
+
+/// The shared fixtures (first 300 rows), then the small `extra_*` cases made by
+/// `tests/fixtures/extra/make_extra.py` for conventions the shared ones do not exercise.
 const CASES: &[Case] = &[
     Case {
         name: "xgb_german_binary",
         model: "model.json",
         tol: XGB_TOL,
         link: Link::Logistic,
-        outputs: 1,
+        outputs: ONE,
         categorical: &[],
     },
     Case {
@@ -61,7 +67,7 @@ const CASES: &[Case] = &[
         model: "model.json",
         tol: XGB_TOL,
         link: Link::Logistic,
-        outputs: 1,
+        outputs: ONE,
         categorical: GERMAN_CATEGORICAL,
     },
     Case {
@@ -69,7 +75,7 @@ const CASES: &[Case] = &[
         model: "model.json",
         tol: XGB_TOL,
         link: Link::Logistic,
-        outputs: 1,
+        outputs: ONE,
         categorical: &[],
     },
     Case {
@@ -77,7 +83,7 @@ const CASES: &[Case] = &[
         model: "model.json",
         tol: XGB_TOL,
         link: Link::Identity,
-        outputs: 1,
+        outputs: ONE,
         categorical: &[],
     },
     Case {
@@ -85,7 +91,7 @@ const CASES: &[Case] = &[
         model: "model.json",
         tol: XGB_TOL,
         link: Link::Softmax,
-        outputs: 3,
+        outputs: CLASSES3,
         categorical: &[],
     },
     Case {
@@ -93,7 +99,7 @@ const CASES: &[Case] = &[
         model: "model.txt",
         tol: LGBM_TOL,
         link: Link::Logistic,
-        outputs: 1,
+        outputs: ONE,
         categorical: &[],
     },
     Case {
@@ -101,7 +107,7 @@ const CASES: &[Case] = &[
         model: "model.txt",
         tol: LGBM_TOL,
         link: Link::Identity,
-        outputs: 1,
+        outputs: ONE,
         categorical: &[],
     },
     Case {
@@ -109,8 +115,104 @@ const CASES: &[Case] = &[
         model: "model.txt",
         tol: LGBM_TOL,
         link: Link::Logistic,
-        outputs: 1,
+        outputs: ONE,
         categorical: GERMAN_CATEGORICAL,
+    },
+    Case {
+        name: "extra_xgb_dart",
+        model: "model.json",
+        tol: XGB_TOL,
+        link: Link::Identity,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_xgb_multitarget",
+        model: "model.json",
+        tol: XGB_TOL,
+        link: Link::Identity,
+        outputs: &["output0", "output1"],
+        categorical: &[],
+    },
+    Case {
+        name: "extra_xgb_logitraw",
+        model: "model.json",
+        tol: XGB_TOL,
+        link: Link::Logistic,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_xgb_unnamed_stumps",
+        model: "model.json",
+        tol: XGB_TOL,
+        link: Link::Logistic,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_xgb_categorical_missing",
+        model: "model.json",
+        tol: XGB_TOL,
+        link: Link::Logistic,
+        outputs: ONE,
+        categorical: &["c", "d"],
+    },
+    Case {
+        name: "extra_lgbm_multiclass",
+        model: "model.txt",
+        tol: LGBM_TOL,
+        link: Link::Softmax,
+        outputs: CLASSES3,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_lgbm_multiclassova",
+        model: "model.txt",
+        tol: LGBM_TOL,
+        link: Link::Logistic,
+        outputs: CLASSES3,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_lgbm_rf",
+        model: "model.txt",
+        tol: LGBM_TOL,
+        link: Link::Identity,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_lgbm_zero_as_missing",
+        model: "model.txt",
+        tol: LGBM_TOL,
+        link: Link::Identity,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_lgbm_no_missing",
+        model: "model.txt",
+        tol: LGBM_TOL,
+        link: Link::Identity,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_lgbm_single_leaf",
+        model: "model.txt",
+        tol: LGBM_TOL,
+        link: Link::Logistic,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_lgbm_categorical_nan",
+        model: "model.txt",
+        tol: LGBM_TOL,
+        link: Link::Logistic,
+        outputs: ONE,
+        categorical: &["c"],
     },
 ];
 
@@ -170,23 +272,17 @@ fn check_metadata(case: &Case, model: &TreeEnsemble, dir: &Path) {
         );
     }
     assert_eq!(model.link(), case.link, "{}", case.name);
-    assert_eq!(model.n_outputs(), case.outputs, "{}", case.name);
     assert!(model.target.is_none());
-    let want_names: Vec<String> = if case.outputs == 1 {
-        vec!["output".into()]
-    } else {
-        (0..case.outputs).map(|k| format!("class{k}")).collect()
-    };
-    assert_eq!(model.output_names(), want_names.as_slice(), "{}", case.name);
+    assert_eq!(model.output_names(), case.outputs, "{}", case.name);
     let library = meta["library"].as_str().unwrap();
     match &model.source {
         EnsembleSource::XGBoost { version } => {
-            assert!(case.name.starts_with("xgb"));
+            assert!(case.name.contains("xgb"));
             assert_eq!(format!("xgboost {version}"), library);
             assert!(model.f32_inputs);
         }
         EnsembleSource::LightGbm { version } => {
-            assert!(case.name.starts_with("lgbm"));
+            assert!(case.name.contains("lgbm"));
             assert_eq!(version, "v4");
             assert!(!model.f32_inputs);
         }
@@ -326,9 +422,30 @@ fn harness_fails_on_a_wrong_missing_direction() {
 }
 
 #[test]
-fn harness_fails_on_a_slightly_wrong_threshold_or_leaf() {
-    // LightGBM: using `x < t` instead of `x <= t` (forgetting next_up) must be caught, since the
-    // diabetes features sit exactly on thresholds often enough... or at least a 1e-6 leaf shift.
+fn harness_fails_without_lightgbm_missing_types() {
+    for (name, flag) in [
+        ("extra_lgbm_no_missing", Node::NAN_AS_ZERO),
+        ("extra_lgbm_zero_as_missing", Node::ZERO_AS_MISSING),
+    ] {
+        let dir = common::fixture_dir(name);
+        let model = load_trees(&dir.join("model.txt"));
+        let (changed, n) = edited(&model, |node| {
+            let had = node.flags & flag != 0;
+            node.flags &= !flag;
+            had
+        });
+        assert!(n > 0, "{name} uses the flag");
+        let (err, _) = margin_error(&changed, &dir);
+        assert!(
+            err > 1e-3,
+            "{name}: dropping flag {flag} changed the margins by only {err:e}"
+        );
+    }
+}
+
+#[test]
+fn harness_fails_on_a_slightly_wrong_leaf() {
+    // A 1e-6 shift per leaf is far above the LightGBM tolerance and must be seen.
     let dir = common::fixture_dir("lgbm_diabetes_regression");
     let model = load_trees(&dir.join("model.txt"));
     let (shifted, _) = edited(&model, |node| {
@@ -355,7 +472,7 @@ fn full_shared_fixtures() {
     let root = std::env::var("GLASSBOX_SHARED_FIXTURES")
         .expect("set GLASSBOX_SHARED_FIXTURES to the shared/fixtures directory");
     let mut failures = Vec::new();
-    for case in CASES {
+    for case in CASES.iter().filter(|c| !c.name.starts_with("extra_")) {
         let dir = Path::new(&root).join(case.name);
         let model = load_trees(&dir.join(case.model));
         let rows = common::read_csv(dir.join("margin.csv")).values.nrows();
