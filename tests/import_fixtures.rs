@@ -487,3 +487,89 @@ fn full_shared_fixtures() {
     }
     assert!(failures.is_empty(), "{failures:?}");
 }
+
+/// XGBoost 1.x files differ in shape from 3.x ones: `base_score` is a bare string (`"5E-1"`),
+/// there is no `split_type`, `categories*`, `feature_names`, `feature_types` or `num_target`,
+/// and pruned trees may keep deleted nodes (`num_deleted > 0`). This rewrites a 3.2 file into
+/// that shape and checks the import predicts the same — a format-compatibility check against our
+/// own 3.2 import (itself checked against XGBoost), not against an XGBoost 1.x reference.
+#[test]
+fn xgboost_1x_file_shape_imports_the_same() {
+    let dir = common::fixture_dir("extra_xgb_dart");
+    let text = std::fs::read_to_string(dir.join("model.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let original = load_trees(&dir.join("model.json"));
+    {
+        let learner = v["learner"].as_object_mut().unwrap();
+        learner.remove("feature_names");
+        learner.remove("feature_types");
+        let lmp = learner["learner_model_param"].as_object_mut().unwrap();
+        lmp.remove("num_target");
+        let b = lmp["base_score"]
+            .as_str()
+            .unwrap()
+            .trim_matches(['[', ']'])
+            .to_string();
+        lmp.insert("base_score".into(), serde_json::json!(b));
+    }
+    v["version"] = serde_json::json!([1, 7, 6]);
+    let trees = v["learner"]["gradient_booster"]["gbtree"]["model"]["trees"]
+        .as_array_mut()
+        .unwrap();
+    for t in trees.iter_mut() {
+        let o = t.as_object_mut().unwrap();
+        for k in [
+            "split_type",
+            "categories",
+            "categories_nodes",
+            "categories_segments",
+            "categories_sizes",
+        ] {
+            o.remove(k);
+        }
+    }
+    // A deleted node at the end of tree 0: unreachable, counted in num_nodes and num_deleted.
+    let t0 = trees[0].as_object_mut().unwrap();
+    for (key, val) in [
+        ("left_children", serde_json::json!(-1)),
+        ("right_children", serde_json::json!(-1)),
+        ("split_indices", serde_json::json!(0)),
+        ("split_conditions", serde_json::json!(123.0)),
+        ("default_left", serde_json::json!(0)),
+        ("sum_hessian", serde_json::json!(0.0)),
+        ("base_weights", serde_json::json!(0.0)),
+        ("parents", serde_json::json!(2147483647)),
+        ("loss_changes", serde_json::json!(0.0)),
+    ] {
+        t0[key].as_array_mut().unwrap().push(val);
+    }
+    let n = t0["tree_param"]["num_nodes"]
+        .as_str()
+        .unwrap()
+        .parse::<usize>()
+        .unwrap();
+    t0["tree_param"]["num_nodes"] = serde_json::json!((n + 1).to_string());
+    t0["tree_param"]["num_deleted"] = serde_json::json!("1");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("old.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    let old = load_trees(&path);
+    let names: Vec<String> = (0..4).map(|j| format!("f{j}")).collect();
+    assert_eq!(old.schema().names(), names);
+    assert_eq!(old.trees[0].nodes.len(), original.trees[0].nodes.len());
+    assert_eq!(old.base_score, original.base_score);
+    let x = Dataset::load_with_schema(
+        dir.join("features.csv"),
+        original.schema(),
+        None,
+        UnseenPolicy::Error,
+    )
+    .unwrap();
+    let a = original.predict_raw(x.x().view());
+    let b = old.predict_raw(x.x().view());
+    assert!(a
+        .iter()
+        .zip(b.iter())
+        .all(|(p, q)| p.to_bits() == q.to_bits()));
+}

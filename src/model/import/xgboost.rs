@@ -138,7 +138,7 @@ fn parse(root: &Value) -> ImportResult<TreeEnsemble> {
     }
 
     let base_score = base_score(get(lmp, "base_score", at_lmp)?, n_outputs, &obj)?;
-    let schema = schema(learner, n_features)?;
+    let mut schema = schema(learner, n_features)?;
 
     let gb = get(learner, "gradient_booster", "learner")?;
     let gb_name = as_str(
@@ -206,6 +206,7 @@ fn parse(root: &Value) -> ImportResult<TreeEnsemble> {
         }
         tree_output.push(k as u32);
     }
+    mark_categorical_splits(&mut schema, &trees);
 
     validated(TreeEnsemble {
         schema,
@@ -322,6 +323,26 @@ fn schema(learner: &Value, n_features: usize) -> ImportResult<FeatureSchema> {
         })
         .collect();
     Ok(FeatureSchema::new(features))
+}
+
+/// A feature used in a categorical split takes category codes, even when `feature_types` is
+/// absent (older files): the data layer must then refuse fractional or negative values.
+fn mark_categorical_splits(schema: &mut FeatureSchema, trees: &[Tree]) {
+    let mut features = schema.features().to_vec();
+    let mut changed = false;
+    for node in trees.iter().flat_map(|t| &t.nodes) {
+        if node.flags & Node::CATEGORICAL != 0 {
+            if let Some(f) = features.get_mut(node.feature as usize) {
+                if !matches!(f.kind, FeatureKind::CategoryCode) {
+                    f.kind = FeatureKind::CategoryCode;
+                    changed = true;
+                }
+            }
+        }
+    }
+    if changed {
+        *schema = FeatureSchema::new(features);
+    }
 }
 
 /// One tree. `scale` is the dart weight (1 for gbtree).
