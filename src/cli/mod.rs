@@ -6,7 +6,10 @@
 
 mod explain;
 mod predict;
+mod split;
+mod summary;
 mod train;
+mod train_glm;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +26,8 @@ Examples:
   glassbox predict --model model.json --data data/german_credit.csv --out pred.csv
   glassbox explain --model model.json --data data/german_credit.csv --method tree-shap --out shap.csv
   glassbox explain --model xgb_model.json --data rows.csv --method tree-shap-interventional --background bg.csv --out shap.csv
+  glassbox train --data data/german_credit.csv --target bad_credit --model glm --family binomial --out glm.json
+  glassbox summary --model glm.json --out coef.csv
 
 Exit codes: 0 success, 1 failure, 2 usage or input error.";
 
@@ -48,6 +53,10 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Explain a model's predictions row by row.
     Explain(explain::ExplainArgs),
+    /// Split a table into seeded train and test parts.
+    Split(split::SplitArgs),
+    /// Print a GLM's coefficient table and fit statistics (statsmodels-style).
+    Summary(summary::SummaryArgs),
 }
 
 /// Shared context of a run.
@@ -136,6 +145,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(a) => train::run(&ctx, a),
         Command::Predict(a) => predict::run(&ctx, a),
         Command::Explain(a) => explain::run(&ctx, a),
+        Command::Split(a) => split::run(&ctx, a),
+        Command::Summary(a) => summary::run(&ctx, a),
     }
 }
 

@@ -15,6 +15,8 @@ pub enum ModelKind {
     Gbdt,
     /// Random forest.
     Forest,
+    /// Generalised linear model (IRLS; see --family, --link, --l1/--l2/--cv).
+    Glm,
 }
 
 /// The task, when not inferred from the target.
@@ -61,6 +63,8 @@ pub struct TrainArgs {
     /// Integer columns with at most N distinct values are categorical.
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub max_int_levels: usize,
+    #[command(flatten)]
+    pub glm: super::train_glm::GlmArgs,
 }
 
 pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
@@ -76,6 +80,13 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
         }),
         ..SchemaOptions::default()
     };
+    let is_glm = matches!(args.model, ModelKind::Glm);
+    if !is_glm && args.glm.any() {
+        return Err(
+            UsageError("GLM flags (--family, --link, --l1, ...) need --model glm".into()).into(),
+        );
+    }
+    let options = super::train_glm::adjust_options(&args.glm, is_glm, options);
     let ds = Dataset::load_training(&args.data, &args.target, &options)?;
     super::status(
         ctx,
@@ -87,6 +98,7 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
         ),
     );
     let model: AnyModel = match args.model {
+        ModelKind::Glm => super::train_glm::train(ctx, &args.glm, &args.data, &ds, args.seed)?,
         ModelKind::Gbdt | ModelKind::Forest => {
             return Err(UsageError(format!(
                 "--model {:?} is not available in this build",

@@ -13,6 +13,7 @@ mod dataset;
 mod error;
 mod read;
 mod schema;
+mod split;
 
 pub use dataset::Dataset;
 pub use error::{DataError, Result};
@@ -21,3 +22,4 @@ pub use schema::{
     format_number, Feature, FeatureKind, FeatureSchema, SchemaOptions, TargetKind, TargetSpec,
     Task, UnseenPolicy,
 };
+pub use split::{split_indices, take_rows, write_csv};

@@ -41,10 +41,12 @@ impl Method {
         matches!(self, Method::TreeShapInterventional | Method::KernelShap)
     }
 
-    /// The exact method that suits a model best: Tree SHAP for ensembles.
+    /// The exact method that suits a model best: Tree SHAP for ensembles, additive contributions
+    /// for GLMs.
     pub fn default_for(model: &AnyModel) -> Method {
         match model {
             AnyModel::TreeEnsemble(_) => Method::TreeShap,
+            AnyModel::Glm(_) => Method::Additive,
         }
     }
 }
@@ -95,6 +97,9 @@ pub fn explain(
         )));
     }
     match (method, model) {
+        (Method::Additive, AnyModel::Glm(glm)) => {
+            super::additive::explain_glm(glm, x, options.output_space, options.additivity_tolerance)
+        }
         (Method::TreeShap, AnyModel::TreeEnsemble(ens)) => {
             if options.output_space == OutputSpace::Probability {
                 return Err(ExplainError::Unsupported(

@@ -5,6 +5,7 @@
 //! for anything behind [`Model`](crate::model::Model). Explainers take the encoded matrix from the
 //! data layer and never do I/O; the CLI and report layers write their results.
 
+pub mod additive;
 mod error;
 mod explanation;
 mod method;

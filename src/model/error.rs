@@ -51,6 +51,9 @@ pub enum ModelError {
         /// What is not supported.
         message: String,
     },
+    /// A GLM could not be fitted (bad target, collinear design, …).
+    #[error(transparent)]
+    Glm(#[from] super::glm::GlmError),
     /// An invalid training parameter.
     #[error("invalid parameter {name} = {value}: {reason}")]
     InvalidParam {

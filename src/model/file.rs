@@ -36,6 +36,8 @@ pub const FORMAT_VERSION: u32 = 1;
 pub enum AnyModel {
     /// A tree ensemble (trained or imported).
     TreeEnsemble(TreeEnsemble),
+    /// A generalised linear model.
+    Glm(super::glm::Glm),
 }
 
 #[derive(Serialize)]
@@ -61,6 +63,15 @@ impl AnyModel {
     pub fn as_model(&self) -> &dyn Model {
         match self {
             AnyModel::TreeEnsemble(m) => m,
+            AnyModel::Glm(m) => m,
+        }
+    }
+
+    /// The GLM, when this is one.
+    pub fn as_glm(&self) -> Option<&super::glm::Glm> {
+        match self {
+            AnyModel::Glm(m) => Some(m),
+            _ => None,
         }
     }
 
@@ -68,6 +79,7 @@ impl AnyModel {
     pub fn as_trees(&self) -> Option<&TreeEnsemble> {
         match self {
             AnyModel::TreeEnsemble(m) => Some(m),
+            AnyModel::Glm(_) => None,
         }
     }
 
@@ -80,6 +92,7 @@ impl AnyModel {
                 super::EnsembleSource::XGBoost { .. } => "XGBoost (imported)",
                 super::EnsembleSource::LightGbm { .. } => "LightGBM (imported)",
             },
+            AnyModel::Glm(_) => "GLM (glassbox)",
         }
     }
 
@@ -126,11 +139,19 @@ impl AnyModel {
         }
         if trimmed.starts_with('{') {
             let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-                not_a_model(&format!(
-                    "invalid JSON at line {} column {}",
-                    e.line(),
-                    e.column()
-                ))
+                if e.is_eof() {
+                    not_a_model(&format!(
+                        "the JSON ends early, at line {} column {}: the file looks truncated",
+                        e.line(),
+                        e.column()
+                    ))
+                } else {
+                    not_a_model(&format!(
+                        "invalid JSON at line {} column {}",
+                        e.line(),
+                        e.column()
+                    ))
+                }
             })?;
             if value.get("format").and_then(|v| v.as_str()) == Some(FORMAT_TAG) {
                 return load_glassbox(path, value);
@@ -169,6 +190,10 @@ fn load_glassbox(path: &Path, value: serde_json::Value) -> Result<AnyModel> {
     let model = envelope.model;
     match &model {
         AnyModel::TreeEnsemble(m) => m.validate().map_err(|message| ModelError::Corrupt {
+            path: path.into(),
+            message,
+        })?,
+        AnyModel::Glm(m) => m.validate().map_err(|message| ModelError::Corrupt {
             path: path.into(),
             message,
         })?,

@@ -11,6 +11,7 @@
 
 mod error;
 pub mod file;
+pub mod glm;
 pub mod import;
 pub mod tree;
 
@@ -33,6 +34,14 @@ pub enum Link {
     Logistic,
     /// Prediction = softmax over the outputs (multiclass).
     Softmax,
+    /// Prediction = e^raw (log-link GLMs: raw = log of the mean).
+    Exp,
+    /// Prediction = Φ(raw), the standard normal CDF (probit GLMs).
+    NormalCdf,
+    /// Prediction = 1 − exp(−e^raw) (complementary log-log GLMs).
+    InverseCloglog,
+    /// Prediction = 1 / raw (inverse-link GLMs).
+    Reciprocal,
 }
 
 impl Link {
@@ -51,6 +60,14 @@ impl Link {
                 }
                 row.iter_mut().for_each(|v| *v /= sum);
             }
+            Link::Exp => row.iter_mut().for_each(|v| *v = v.exp()),
+            Link::NormalCdf => {
+                use statrs::distribution::{ContinuousCDF, Normal};
+                let n = Normal::standard();
+                row.iter_mut().for_each(|v| *v = n.cdf(*v));
+            }
+            Link::InverseCloglog => row.iter_mut().for_each(|v| *v = 1.0 - (-v.exp()).exp()),
+            Link::Reciprocal => row.iter_mut().for_each(|v| *v = 1.0 / *v),
         }
     }
 }

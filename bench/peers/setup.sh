@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Creates the Python venv for the peer comparison from the pinned requirements, and builds glassbox in
+# release mode. Idempotent. VENV overrides the venv location (default: bench/peers/.venv).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+venv="${VENV:-$here/.venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+(cd "$here/../.." && cargo build --release --quiet)
+echo "venv: $venv"
