@@ -2,10 +2,13 @@
 //! (row, background row) pair, by Gray-code enumeration of the coalitions of the features on which
 //! the two rows part (see the module docs of `interventional` for why not a rescaling).
 //!
-//! Cost per pair: finding the players is one walk per tree (as in raw space); then each of the
-//! `2^d` coalitions costs one re-evaluation of the trees that split on the flipped feature, one
-//! link evaluation and `O(d)` accumulation. Memory is `O(d + trees)`: coalition values are used
-//! as they are produced, never stored.
+//! Cost per pair: finding the players is one walk per tree (as in raw space); each tree that
+//! splits on players then tabulates its leaf value for every subset of *its* players (at most
+//! `2^depth` entries); each of the `2^d` coalitions then costs one table lookup per tree that
+//! splits on the flipped player (players split on by fewer trees get the low, often-flipped
+//! bits), one link evaluation and `O(|S|)` accumulation. The output sum `F` is updated by
+//! differences along the Gray code, which adds rounding of order `√(2^d)·ε·|F|`, far below the
+//! additivity tolerance. Coalition values are used as they are produced, never stored.
 
 use super::interventional::IvTree;
 use super::quadrature::shapley_weight;
@@ -33,7 +36,13 @@ pub(super) struct PairScratch {
     bit_of: Vec<u8>,
     players: Vec<u32>,
     tree_mask: Vec<u64>,
-    trees_of_bit: Vec<Vec<u32>>,
+    /// Per player bit: the trees splitting on it and the player's bit in each tree's table.
+    trees_of_bit: Vec<Vec<(u32, u8)>>,
+    /// Leaf values of each tree for every subset of its players, concatenated.
+    tables: Vec<f64>,
+    table_at: Vec<usize>,
+    /// Each tree's current subset of its players.
+    local: Vec<u32>,
     cur: Vec<f64>,
     f: Vec<f64>,
     y: Vec<f64>,
@@ -57,6 +66,9 @@ impl PairScratch {
             players: Vec::new(),
             tree_mask: vec![0; game.trees.len()],
             trees_of_bit: Vec::new(),
+            tables: Vec::new(),
+            table_at: vec![0; game.trees.len()],
+            local: vec![0; game.trees.len()],
             cur: vec![0.0; game.trees.len()],
             f: vec![0.0; game.base_score.len()],
             y: vec![0.0; game.base_score.len()],
@@ -139,23 +151,66 @@ impl TransformedGame<'_> {
     ) {
         let d = s.players.len();
         let k = self.base_score.len();
-        s.trees_of_bit.iter_mut().for_each(Vec::clear);
-        s.trees_of_bit.resize(d, Vec::new());
-        for (t, &mask) in s.tree_mask.iter().enumerate() {
+        // Gray-code order flips player 0 most often: give the low bits to the players that the
+        // fewest trees split on, then re-express everything in that order.
+        let mut count = vec![0u32; d];
+        for &mask in &s.tree_mask {
             let mut rest = mask;
             while rest != 0 {
-                let b = rest.trailing_zeros() as usize;
-                s.trees_of_bit[b].push(t as u32);
+                count[rest.trailing_zeros() as usize] += 1;
                 rest &= rest - 1;
             }
-            if mask != 0 {
-                s.cur[t] = self.hybrid_leaf(s, t, z, 0);
+        }
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by_key(|&b| (count[b], s.players[b]));
+        let mut new_bit = vec![0u8; d];
+        for (nb, &ob) in order.iter().enumerate() {
+            new_bit[ob] = nb as u8;
+        }
+        let players: Vec<u32> = order.iter().map(|&ob| s.players[ob]).collect();
+        for (nb, &f) in players.iter().enumerate() {
+            s.bit_of[f as usize] = nb as u8;
+        }
+        s.players = players;
+        // Per tree splitting on players: its leaf value for every subset of its own players, so a
+        // flip costs one table lookup per affected tree.
+        s.trees_of_bit.iter_mut().for_each(Vec::clear);
+        s.trees_of_bit.resize(d, Vec::new());
+        s.tables.clear();
+        for t in 0..s.tree_mask.len() {
+            let old = s.tree_mask[t];
+            s.local[t] = 0;
+            if old == 0 {
+                continue;
             }
+            let mut mask = 0u64;
+            let mut rest = old;
+            while rest != 0 {
+                mask |= 1 << new_bit[rest.trailing_zeros() as usize];
+                rest &= rest - 1;
+            }
+            let bits: Vec<u32> = (0..d as u32).filter(|b| mask >> b & 1 == 1).collect();
+            s.table_at[t] = s.tables.len();
+            for local in 0u64..(1 << bits.len()) {
+                let set = bits
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| local >> j & 1 == 1)
+                    .fold(0u64, |acc, (_, &b)| acc | 1 << b);
+                let v = self.hybrid_leaf(s, t, z, set);
+                s.tables.push(v);
+            }
+            for (j, &b) in bits.iter().enumerate() {
+                s.trees_of_bit[b as usize].push((t as u32, j as u8));
+            }
+            s.cur[t] = s.tables[s.table_at[t]];
         }
         s.weights.clear();
         s.weights.extend((0..d).map(|c| shapley_weight(c, d)));
+        // φ_i = Σ_{S∋i} (w(|S|−1) + w(|S|)) y_S − Σ_S w(|S|) y_S (with w(−1) = w(d) = 0).
         s.acc.clear();
         s.acc.resize(k * d, 0.0);
+        let mut total = vec![0.0; k];
         s.f.iter_mut().zip(z_raw.iter()).for_each(|(f, v)| *f = *v);
         let mut set = 0u64;
         for step in 0u64..(1u64 << d) {
@@ -163,8 +218,10 @@ impl TransformedGame<'_> {
                 let b = step.trailing_zeros() as usize;
                 set ^= 1 << b;
                 for i in 0..s.trees_of_bit[b].len() {
-                    let t = s.trees_of_bit[b][i] as usize;
-                    let v = self.hybrid_leaf(s, t, z, set);
+                    let (t, j) = s.trees_of_bit[b][i];
+                    let t = t as usize;
+                    s.local[t] ^= 1 << j;
+                    let v = s.tables[s.table_at[t] + s.local[t] as usize];
                     s.f[self.trees[t].output] += v - s.cur[t];
                     s.cur[t] = v;
                 }
@@ -180,20 +237,19 @@ impl TransformedGame<'_> {
                     0.0
                 };
                 let loss = if size < d { s.weights[size] * y } else { 0.0 };
+                total[o] += loss;
                 let acc = &mut s.acc[o * d..(o + 1) * d];
-                for (i, a) in acc.iter_mut().enumerate() {
-                    if set >> i & 1 == 1 {
-                        *a += gain;
-                    } else {
-                        *a -= loss;
-                    }
+                let mut rest = set;
+                while rest != 0 {
+                    acc[rest.trailing_zeros() as usize] += gain + loss;
+                    rest &= rest - 1;
                 }
             }
         }
         let m = self.n_features;
         for o in 0..k {
             for (i, &f) in s.players.iter().enumerate() {
-                phi[o * m + f as usize] += weight * s.acc[o * d + i];
+                phi[o * m + f as usize] += weight * (s.acc[o * d + i] - total[o]);
             }
         }
     }
