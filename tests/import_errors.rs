@@ -187,6 +187,16 @@ fn xgb_bad_categorical_sets() {
         &["tree 0", "points outside 'categories'"],
     );
     let mut v = base();
+    v["learner"]["gradient_booster"]["model"]["trees"][0]["categories_segments"][0] =
+        json!(i64::MAX);
+    let p = write(dir.path(), "overflow.json", &v.to_string());
+    check(
+        load_err(&p),
+        &p,
+        false,
+        &["tree 0", "points outside 'categories'"],
+    );
+    let mut v = base();
     v["learner"]["gradient_booster"]["model"]["trees"][0]["categories"][0] = json!(-3);
     let p = write(dir.path(), "neg.json", &v.to_string());
     check(load_err(&p), &p, false, &["tree 0", "category -3"]);

@@ -39,6 +39,10 @@ use crate::data::{FeatureSchema, TargetSpec};
 /// (1.0000000180025095e-35, not `1e-35`), so that `|x| <=` it matches LightGBM's `IsZero` exactly.
 pub const ZERO_THRESHOLD: f64 = 1e-35_f32 as f64;
 
+/// The deepest tree glassbox accepts. Real ensembles stay far below it; the limit bounds the
+/// recursion and path buffers of the explainers whatever a model file says.
+pub const MAX_DEPTH: usize = 256;
+
 /// Index meaning "no child": the node is a leaf.
 pub const NO_CHILD: u32 = u32::MAX;
 
@@ -197,21 +201,24 @@ impl Tree {
         self.nodes[self.leaf_index(x)].value
     }
 
-    /// Maximum depth (a lone leaf has depth 0).
+    /// Maximum depth (a lone leaf has depth 0). Iterative, so a hostile deep chain cannot overflow
+    /// the stack.
     pub fn max_depth(&self) -> usize {
-        fn walk(t: &Tree, i: usize) -> usize {
-            let n = &t.nodes[i];
-            if n.is_leaf() {
-                0
-            } else {
-                1 + walk(t, n.left as usize).max(walk(t, n.right as usize))
+        if self.nodes.is_empty() {
+            return 0;
+        }
+        let mut deepest = 0;
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((i, d)) = stack.pop() {
+            let n = &self.nodes[i];
+            deepest = deepest.max(d);
+            // On an unvalidated (cyclic) tree, stop rather than loop.
+            if !n.is_leaf() && d < self.nodes.len() {
+                stack.push((n.left as usize, d + 1));
+                stack.push((n.right as usize, d + 1));
             }
         }
-        if self.nodes.is_empty() {
-            0
-        } else {
-            walk(self, 0)
-        }
+        deepest
     }
 
     /// Checks that the tree is a well-formed binary tree over `n_features` features: every child
@@ -227,8 +234,13 @@ impl Tree {
         }
         let n = self.nodes.len();
         let mut seen = vec![false; n];
-        let mut stack = vec![0usize];
-        while let Some(i) = stack.pop() {
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((i, depth)) = stack.pop() {
+            if depth > MAX_DEPTH {
+                return Err(format!(
+                    "node {i} is deeper than {MAX_DEPTH} levels; glassbox refuses such trees"
+                ));
+            }
             if seen[i] {
                 return Err(format!(
                     "node {i} is reached twice (a cycle or a shared child)"
@@ -265,7 +277,7 @@ impl Tree {
                         "node {i} has child {child} but the tree has {n} nodes"
                     ));
                 }
-                stack.push(child as usize);
+                stack.push((child as usize, depth + 1));
             }
         }
         if let Some(orphan) = seen.iter().position(|s| !s) {

@@ -1,4 +1,4 @@
-//! Importers of models saved by other libraries, into the shared [`TreeEnsemble`](super::TreeEnsemble).
+//! Importers of models saved by other libraries, into the shared [`TreeEnsemble`].
 //!
 //! Each importer reads the library's own save format (XGBoost's JSON, LightGBM's text) rather than
 //! a dump or a converted file, because only the save format carries everything exact prediction
@@ -10,7 +10,7 @@
 //! Both importers treat the file as untrusted input: every index is range-checked while parsing,
 //! every tree goes through [`TreeEnsemble::validate`](super::TreeEnsemble::validate) (no cycles, no
 //! dangling children, no NaN thresholds), and every problem is reported as a
-//! [`ModelError`](super::ModelError) naming the file, the tree and the node.
+//! [`ModelError`] naming the file, the tree and the node.
 
 pub mod lightgbm;
 pub mod xgboost;

@@ -44,6 +44,10 @@ use crate::model::{EnsembleSource, Link, Node, Result, Tree, TreeEnsemble};
 /// glassbox allocate.
 const MAX_CATEGORY: i64 = 1 << 24;
 
+/// Bound on a tree's category bitsets (64-bit words, 32 MiB), so that a hostile file listing huge
+/// codes in many nodes cannot exhaust memory.
+const MAX_TREE_WORDS: usize = 1 << 22;
+
 /// Reads an XGBoost JSON model (the parsed content of the file at `path`, which only labels
 /// errors).
 ///
@@ -448,6 +452,9 @@ fn parse_tree(tj: &Value, scale: f64) -> ImportResult<Tree> {
                     }
                     set_bit(&mut words, c as usize);
                 }
+                if tree.category_words.len() + words.len() > MAX_TREE_WORDS {
+                    corrupt!("node {i}: the tree's category sets exceed {MAX_TREE_WORDS} words");
+                }
                 let mut node = Node::numeric_split(f as u32, 0.0, l, r, default_left[i], hess[i]);
                 // Listed categories go right: CATEGORY_LEFT stays unset.
                 node.flags |= Node::CATEGORICAL;
@@ -489,12 +496,13 @@ fn categories(tj: &Value) -> ImportResult<HashMap<usize, Vec<i64>>> {
     let mut out = HashMap::new();
     for k in 0..nodes.len() {
         let (start, size) = (segments[k], sizes[k]);
-        if start < 0 || size < 0 || (start + size) as usize > cats.len() || nodes[k] < 0 {
+        let end = start.checked_add(size).unwrap_or(i64::MAX);
+        if start < 0 || size < 0 || end as u64 > cats.len() as u64 || nodes[k] < 0 {
             corrupt!("categorical node entry {k} (node {}) points outside 'categories' (segment {start}, size {size}, {} categories)", nodes[k], cats.len());
         }
         out.insert(
             nodes[k] as usize,
-            cats[start as usize..(start + size) as usize].to_vec(),
+            cats[start as usize..end as usize].to_vec(),
         );
     }
     Ok(out)
