@@ -112,6 +112,13 @@ pub fn explain(
             TreeShap::new(ens)?.explain(x, options.additivity_tolerance)
         }
         (Method::TreeShapInterventional, AnyModel::TreeEnsemble(ens)) => {
+            if options.max_exact_players > 30 {
+                return Err(ExplainError::InvalidParam {
+                    name: "max_exact_players",
+                    value: options.max_exact_players.to_string(),
+                    reason: "at most 30 (the cost is 2^players per row and background row)".into(),
+                });
+            }
             let Some(bg) = background else {
                 unreachable!("checked above: the method needs a background");
             };

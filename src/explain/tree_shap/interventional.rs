@@ -272,7 +272,7 @@ impl<'a> InterventionalTreeShap<'a> {
                          {d} players (features on which the row and a background row take \
                          different branches), more than the limit of {}: the cost is 2^players \
                          per background row. Use raw output, a background of rows that resemble \
-                         the explained rows, or raise the limit",
+                         the explained rows, or raise the limit (--max-players, at most 30)",
                         self.max_exact_players
                     )));
                 }
