@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use glassbox::data::Dataset;
-use glassbox::explain::{explain, ExplainError, ExplainOptions, Method, OutputSpace};
+use glassbox::explain::{prepare, ExplainError, ExplainOptions, Method, OutputSpace};
 use glassbox::model::AnyModel;
 use ndarray::s;
 
@@ -137,11 +137,13 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     let bg_view = background.as_ref().map(|b| b.x().view());
+    // Per-model work (Tree SHAP tables, background patterns) is done once for all chunks.
+    let prepared = prepare(&model, method, bg_view, &options)?;
     let mut failure: Option<ExplainError> = None;
     if is_parquet {
         // Parquet is written in one piece: explain everything, then write.
         let t = std::time::Instant::now();
-        let e = explain(&model, ds.x().view(), method, bg_view, &options)?;
+        let e = prepared.explain(ds.x().view())?;
         explain_s += t.elapsed().as_secs_f64();
         bar.finish_and_clear();
         e.write(&args.out, args.se)?;
@@ -153,7 +155,7 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
                 let end = (start + args.chunk_size).min(n);
                 let chunk = ds.x().slice(s![start..end, ..]);
                 let t = std::time::Instant::now();
-                let result = explain(&model, chunk, method, bg_view, &options);
+                let result = prepared.explain(chunk);
                 explain_s += t.elapsed().as_secs_f64();
                 let e = match result {
                     Ok(e) => e,

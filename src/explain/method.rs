@@ -78,28 +78,56 @@ impl Default for ExplainOptions {
 }
 
 /// Explains the rows `x` of `model` with `method`. `background` is required by the methods for
-/// which [`Method::needs_background`] is true.
+/// which [`Method::needs_background`] is true. To explain many chunks with the same model and
+/// background, [`prepare`] once and call [`Prepared::explain`] per chunk.
 ///
 /// # Errors
 /// [`ExplainError::Unsupported`] when the method does not apply to the model, a missing
 /// background, or an additivity failure of the run-time guard.
-pub fn explain(
-    model: &AnyModel,
+pub fn explain<'a>(
+    model: &'a AnyModel,
     x: ArrayView2<f64>,
     method: Method,
-    background: Option<ArrayView2<f64>>,
+    background: Option<ArrayView2<'a, f64>>,
     options: &ExplainOptions,
 ) -> Result<Explanation> {
+    prepare(model, method, background, options)?.explain(x)
+}
+
+/// An explainer bound to a model, a method, a background and options, with its per-model work
+/// (Tree SHAP tables, background direction patterns and leaf tables) done once and reused for
+/// every chunk of rows.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    kind: PreparedKind<'a>,
+    options: ExplainOptions,
+}
+
+#[derive(Debug)]
+enum PreparedKind<'a> {
+    TreeShap(TreeShap<'a>),
+    Interventional(InterventionalTreeShap<'a>),
+    Glm(&'a crate::model::glm::Glm),
+}
+
+/// Validates the method against the model and options and does the per-model preparation.
+///
+/// # Errors
+/// As [`explain`], for everything that does not depend on the rows.
+pub fn prepare<'a>(
+    model: &'a AnyModel,
+    method: Method,
+    background: Option<ArrayView2<'a, f64>>,
+    options: &ExplainOptions,
+) -> Result<Prepared<'a>> {
     if method.needs_background() && background.is_none() {
         return Err(ExplainError::Unsupported(format!(
             "--method {} needs a background data set: pass --background FILE",
             method.name()
         )));
     }
-    match (method, model) {
-        (Method::Additive, AnyModel::Glm(glm)) => {
-            super::additive::explain_glm(glm, x, options.output_space, options.additivity_tolerance)
-        }
+    let kind = match (method, model) {
+        (Method::Additive, AnyModel::Glm(glm)) => PreparedKind::Glm(glm),
         (Method::TreeShap, AnyModel::TreeEnsemble(ens)) => {
             if options.output_space == OutputSpace::Probability {
                 return Err(ExplainError::Unsupported(
@@ -109,7 +137,7 @@ pub fn explain(
                         .into(),
                 ));
             }
-            TreeShap::new(ens)?.explain(x, options.additivity_tolerance)
+            PreparedKind::TreeShap(TreeShap::new(ens)?)
         }
         (Method::TreeShapInterventional, AnyModel::TreeEnsemble(ens)) => {
             if options.max_exact_players > 30 {
@@ -122,14 +150,41 @@ pub fn explain(
             let Some(bg) = background else {
                 unreachable!("checked above: the method needs a background");
             };
-            InterventionalTreeShap::new(ens, bg)?
-                .with_max_exact_players(options.max_exact_players)
-                .explain(x, options.output_space, options.additivity_tolerance)
+            let iv = InterventionalTreeShap::new(ens, bg)?
+                .with_max_exact_players(options.max_exact_players);
+            // Fail now, not at the first chunk, for probability output of a regression model.
+            iv.base_values(options.output_space)?;
+            PreparedKind::Interventional(iv)
         }
-        _ => Err(ExplainError::Unsupported(format!(
-            "--method {} is not available for a {} model",
-            method.name(),
-            model.kind_name()
-        ))),
+        _ => {
+            return Err(ExplainError::Unsupported(format!(
+                "--method {} is not available for a {} model",
+                method.name(),
+                model.kind_name()
+            )))
+        }
+    };
+    Ok(Prepared {
+        kind,
+        options: options.clone(),
+    })
+}
+
+impl Prepared<'_> {
+    /// Explains the rows `x` (rows × features, encoded as the model's schema).
+    ///
+    /// # Errors
+    /// Shape errors, and the run-time additivity guard.
+    pub fn explain(&self, x: ArrayView2<f64>) -> Result<Explanation> {
+        let o = &self.options;
+        match &self.kind {
+            PreparedKind::TreeShap(t) => t.explain(x, o.additivity_tolerance),
+            PreparedKind::Interventional(iv) => {
+                iv.explain(x, o.output_space, o.additivity_tolerance)
+            }
+            PreparedKind::Glm(glm) => {
+                super::additive::explain_glm(glm, x, o.output_space, o.additivity_tolerance)
+            }
+        }
     }
 }

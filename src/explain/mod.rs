@@ -13,4 +13,4 @@ pub mod tree_shap;
 
 pub use error::{ExplainError, Result};
 pub use explanation::{AdditivityReport, Explanation, ExplanationMeta, OutputSpace};
-pub use method::{explain, ExplainOptions, Method};
+pub use method::{explain, prepare, ExplainOptions, Method, Prepared};

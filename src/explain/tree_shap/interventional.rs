@@ -40,6 +40,7 @@
 use ndarray::{Array2, Array3, ArrayView2};
 use rayon::prelude::*;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::layout::{LeafPaths, Preorder};
 use super::leaf_tables::LeafTables;
@@ -59,7 +60,8 @@ const MAX_TABLE_NUMBERS: usize = 1 << 25;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum InterventionalAlgorithm {
-    /// Per tree, whichever is estimated cheaper for the number of rows explained in a call.
+    /// Per tree, whichever is estimated cheaper, judged by the number of rows of the first call
+    /// (the choice is kept for later calls on the same explainer, so chunks of one run agree).
     #[default]
     Auto,
     /// One walk per (row, distinct background pattern, tree).
@@ -101,6 +103,9 @@ pub struct InterventionalTreeShap<'a> {
     stride: usize,
     max_exact_players: usize,
     algorithm: InterventionalAlgorithm,
+    /// Leaf tables (or `None` = walk) per tree, decided and built by the first raw-space call and
+    /// reused by later ones, so every chunk of a run uses the same algorithm per tree.
+    tables: OnceLock<Vec<Option<LeafTables>>>,
 }
 
 impl<'a> InterventionalTreeShap<'a> {
@@ -186,6 +191,7 @@ impl<'a> InterventionalTreeShap<'a> {
             stride,
             max_exact_players: DEFAULT_MAX_EXACT_PLAYERS,
             algorithm: InterventionalAlgorithm::Auto,
+            tables: OnceLock::new(),
         })
     }
 
@@ -199,6 +205,7 @@ impl<'a> InterventionalTreeShap<'a> {
     /// Chooses how raw-space attributions are computed (default: automatic, by estimated cost).
     pub fn with_algorithm(mut self, algorithm: InterventionalAlgorithm) -> Self {
         self.algorithm = algorithm;
+        self.tables = OnceLock::new();
         self
     }
 
@@ -250,9 +257,9 @@ impl<'a> InterventionalTreeShap<'a> {
         let width = k * m;
         let flat = match space {
             OutputSpace::Raw => {
-                let tables = self.tables_for(n);
+                let tables = self.tables.get_or_init(|| self.tables_for(n));
                 for_row_blocks(self.ens, x, width, |_, rows, out| {
-                    self.raw_block(&tables, rows, m, out, width)
+                    self.raw_block(tables, rows, m, out, width)
                 })
             }
             OutputSpace::Probability => {
