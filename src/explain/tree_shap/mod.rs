@@ -13,6 +13,14 @@
 //! - **Interactions** ([`InteractionShap`]): SHAP interaction values
 //!   (Lundberg et al. 2020, eq. 9), as XGBoost's `pred_interactions`.
 //!
+//! # Where things are
+//! `layout` (preorder copy of a tree, per-leaf paths), `quadrature` (Gauss–Legendre rules),
+//! `path_dependent` (the `O(N·⌈D/2⌉)` kernel), `interventional` (per-pair walks over distinct
+//! background patterns, and the public type), `leaf_tables` (the background folded into per-leaf
+//! tables, `O(Σ_leaves d)` per row), `probability` (exact enumeration for `σ`/softmax output),
+//! `interactions`. [`crate::explain::prepare`] binds one of them to a model and background so
+//! the CLI prepares once and streams chunks of rows through it.
+//!
 //! Every kernel works on the one shared tree representation and its one decision rule
 //! ([`Node::goes_left`](crate::model::Node::goes_left)), so numeric and categorical splits,
 //! missing values and XGBoost's `f32` inputs need no special cases here: the algorithms only ask
