@@ -67,7 +67,9 @@ pub fn write_numeric_table(
 ) -> std::io::Result<()> {
     let n = columns.first().map_or(0, Vec::len);
     if headers.len() != columns.len() || columns.iter().any(|c| c.len() != n) {
-        return Err(std::io::Error::other("table columns have different lengths"));
+        return Err(std::io::Error::other(
+            "table columns have different lengths",
+        ));
     }
     let is_parquet = path
         .extension()

@@ -99,7 +99,12 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
         ds = ds.head(n);
     }
     let background = match &args.background {
-        Some(p) => Some(Dataset::load_with_schema(p, &schema, None, args.unseen.into())?),
+        Some(p) => Some(Dataset::load_with_schema(
+            p,
+            &schema,
+            None,
+            args.unseen.into(),
+        )?),
         None => None,
     };
     let method = method_of(args.method, &model);

@@ -66,7 +66,9 @@ impl<E: Into<anyhow::Error>> From<E> for CliError {
     fn from(e: E) -> Self {
         let error: anyhow::Error = e.into();
         let code = if error.downcast_ref::<glassbox::data::DataError>().is_some()
-            || error.downcast_ref::<glassbox::model::ModelError>().is_some()
+            || error
+                .downcast_ref::<glassbox::model::ModelError>()
+                .is_some()
             || error.downcast_ref::<UsageError>().is_some()
         {
             EXIT_INPUT

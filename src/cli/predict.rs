@@ -64,9 +64,8 @@ pub fn run(ctx: &Context, args: PredictArgs) -> Result<(), CliError> {
     let mut columns: Vec<Vec<f64>> = raw.columns().into_iter().map(|c| c.to_vec()).collect();
     columns.extend(pred.columns().into_iter().map(|c| c.to_vec()));
     let headers = prediction_headers(m.output_names());
-    glassbox::output::write_numeric_table(&args.out, &headers, &columns).map_err(|e| {
-        anyhow::anyhow!("{}: cannot write predictions: {e}", args.out.display())
-    })?;
+    glassbox::output::write_numeric_table(&args.out, &headers, &columns)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write predictions: {e}", args.out.display()))?;
     super::status(
         ctx,
         format!("predicted {} rows -> {}", ds.n_rows(), args.out.display()),

@@ -126,7 +126,12 @@ impl Dataset {
             .collect();
         let target_col = get_column(df, path, target, &names)?;
         let target_spec = infer_target(path, target_col, options.task)?;
-        for name in options.ignore.iter().chain(&options.categorical).chain(&options.numeric) {
+        for name in options
+            .ignore
+            .iter()
+            .chain(&options.categorical)
+            .chain(&options.numeric)
+        {
             get_column(df, path, name, &names)?;
         }
         let mut features = Vec::new();
@@ -332,9 +337,7 @@ fn numeric_values(path: &Path, s: &Series) -> Result<Vec<f64>> {
         }
         DataType::Null => vec![f64::NAN; s.len()],
         dt if dt.is_primitive_numeric() || matches!(dt, DataType::Boolean) => {
-            let cast = s
-                .cast(&DataType::Float64)
-                .map_err(|e| parse_err(path, e))?;
+            let cast = s.cast(&DataType::Float64).map_err(|e| parse_err(path, e))?;
             cast.f64()
                 .map_err(|e| parse_err(path, e))?
                 .into_iter()

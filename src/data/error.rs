@@ -54,7 +54,9 @@ pub enum DataError {
         found: usize,
     },
     /// Two columns have the same name.
-    #[error("{path}: column name '{column}' appears more than once in the header; rename one of them")]
+    #[error(
+        "{path}: column name '{column}' appears more than once in the header; rename one of them"
+    )]
     DuplicateColumn {
         /// The file.
         path: PathBuf,
@@ -104,7 +106,9 @@ pub enum DataError {
         value: String,
     },
     /// The target column has a missing value.
-    #[error("{path}: target column '{column}' is missing at row {row}; every row needs a target value")]
+    #[error(
+        "{path}: target column '{column}' is missing at row {row}; every row needs a target value"
+    )]
     MissingTarget {
         /// The file.
         path: PathBuf,

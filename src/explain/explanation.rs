@@ -295,7 +295,8 @@ impl Explanation {
     /// When an index is out of range.
     pub fn select_rows(&self, rows: &[usize]) -> Explanation {
         let mut meta = self.meta.clone();
-        meta.history.push(format!("select_rows({} rows)", rows.len()));
+        meta.history
+            .push(format!("select_rows({} rows)", rows.len()));
         Explanation {
             values: self.values.select(Axis(0), rows),
             base_values: self.base_values.select(Axis(0), rows),
@@ -362,7 +363,11 @@ impl Explanation {
     pub fn read(path: impl AsRef<Path>) -> Result<Explanation> {
         let path = path.as_ref();
         let df = crate::data::read_table(path)?;
-        let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+        let headers: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let column = |name: &str| -> Result<Vec<f64>> {
             let s = df
                 .column(name)
@@ -386,7 +391,13 @@ impl Explanation {
             return Err(bad("no base_value column; not an explanation table"));
         }
         let multi = outputs.len() > 1 || !outputs[0].is_empty();
-        let prefix = |o: &str| if multi { format!("{o}:") } else { String::new() };
+        let prefix = |o: &str| {
+            if multi {
+                format!("{o}:")
+            } else {
+                String::new()
+            }
+        };
         // Features: the first output's columns before its base_value.
         let p0 = prefix(&outputs[0]);
         let base0 = headers
@@ -407,7 +418,9 @@ impl Explanation {
             let p = prefix(out);
             for (j, f) in features.iter().enumerate() {
                 let col = column(&format!("{p}{f}"))?;
-                values.slice_mut(s![.., o, j]).assign(&ndarray::Array1::from(col));
+                values
+                    .slice_mut(s![.., o, j])
+                    .assign(&ndarray::Array1::from(col));
                 match column(&format!("{p}{f}_se")) {
                     Ok(c) => se.slice_mut(s![.., o, j]).assign(&ndarray::Array1::from(c)),
                     Err(_) => has_se = false,
@@ -416,7 +429,11 @@ impl Explanation {
             base.column_mut(o)
                 .assign(&ndarray::Array1::from(column(&format!("{p}base_value"))?));
         }
-        let names = if multi { outputs } else { vec!["output".to_string()] };
+        let names = if multi {
+            outputs
+        } else {
+            vec!["output".to_string()]
+        };
         let schema = FeatureSchema::new(features.into_iter().map(Feature::numeric).collect());
         let mut meta = ExplanationMeta::new("read");
         meta.history.push(format!("read({})", path.display()));
@@ -450,7 +467,9 @@ mod tests {
     #[test]
     fn additivity_guard_names_the_row() {
         let e = two_row();
-        let ok = e.check_additivity(array![[1.25], [4.0]].view(), 1e-12).unwrap();
+        let ok = e
+            .check_additivity(array![[1.25], [4.0]].view(), 1e-12)
+            .unwrap();
         assert_eq!(ok.max_abs_error, 0.0);
         match e.check_additivity(array![[1.25], [4.5]].view(), 1e-6) {
             Err(ExplainError::Additivity { row, diff, .. }) => {

@@ -37,10 +37,7 @@ impl Method {
 
     /// Whether the method needs a background data set.
     pub fn needs_background(self) -> bool {
-        matches!(
-            self,
-            Method::TreeShapInterventional | Method::KernelShap
-        )
+        matches!(self, Method::TreeShapInterventional | Method::KernelShap)
     }
 
     /// The exact method that suits a model best: Tree SHAP for ensembles.

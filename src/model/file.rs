@@ -126,7 +126,11 @@ impl AnyModel {
         }
         if trimmed.starts_with('{') {
             let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-                not_a_model(&format!("invalid JSON at line {} column {}", e.line(), e.column()))
+                not_a_model(&format!(
+                    "invalid JSON at line {} column {}",
+                    e.line(),
+                    e.column()
+                ))
             })?;
             if value.get("format").and_then(|v| v.as_str()) == Some(FORMAT_TAG) {
                 return load_glassbox(path, value);
@@ -134,7 +138,9 @@ impl AnyModel {
             if value.get("learner").is_some() {
                 return import::xgboost::from_json(path, &value).map(AnyModel::TreeEnsemble);
             }
-            return Err(not_a_model("a JSON object, but neither a glassbox nor an XGBoost model"));
+            return Err(not_a_model(
+                "a JSON object, but neither a glassbox nor an XGBoost model",
+            ));
         }
         if trimmed.starts_with("tree") && text.contains("version=") {
             return import::lightgbm::from_text(path, text).map(AnyModel::TreeEnsemble);

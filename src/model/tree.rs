@@ -223,7 +223,9 @@ impl Tree {
         let mut stack = vec![0usize];
         while let Some(i) = stack.pop() {
             if seen[i] {
-                return Err(format!("node {i} is reached twice (a cycle or a shared child)"));
+                return Err(format!(
+                    "node {i} is reached twice (a cycle or a shared child)"
+                ));
             }
             seen[i] = true;
             let node = &self.nodes[i];
