@@ -195,7 +195,8 @@ pub struct ForestReport {
     pub features_per_node: usize,
     /// Mean number of leaves per tree.
     pub mean_leaves: f64,
-    /// `l2` (mean squared error) for regression, `logloss` of the probability for binary targets.
+    /// `l2` (mean squared error) for regression, `brier` (mean squared error of the probability)
+    /// for binary targets.
     pub loss_name: &'static str,
     /// Out-of-bag loss over the rows left out of at least one tree (`None` when every row was in
     /// every sample, e.g. without bootstrap at fraction 1).
@@ -217,7 +218,7 @@ impl ForestValidParams {
             TargetKind::Binary { classes } => (
                 true,
                 classes.get(1).cloned().unwrap_or_else(|| "1".into()),
-                "logloss",
+                "brier",
             ),
             _ => {
                 return Err(ModelError::Training(format!(
@@ -308,12 +309,9 @@ impl ForestValidParams {
         for (pred, &t) in oob.iter().zip(&y) {
             if let Some(p) = pred {
                 oob_rows += 1;
-                loss_sum += if classification {
-                    let p = p.clamp(1e-15, 1.0 - 1e-15);
-                    -(t * p.ln() + (1.0 - t) * (1.0 - p).ln())
-                } else {
-                    (p - t) * (p - t)
-                };
+                // Brier score for probabilities: log loss is infinite whenever a few trees all
+                // vote 0 for a positive row, which is common out of bag.
+                loss_sum += (p - t) * (p - t);
             }
         }
         let trees: Vec<Tree> = grown.into_iter().map(|(t, _)| t).collect();

@@ -25,7 +25,7 @@
 //! exactly, so children's covers sum to their parent's, and they mean the same for every
 //! objective.
 
-use rand::seq::index::sample;
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::binning::BinnedData;
@@ -78,6 +78,7 @@ pub(crate) struct Grower<'d> {
     gh_buf: Vec<[f64; 2]>,
     pool: Vec<Vec<Stats>>,
     feature_buf: Vec<usize>,
+    perm: Vec<usize>,
     /// `(node, start, end)` of every leaf of the last tree.
     leaves: Vec<(usize, usize, usize)>,
 }
@@ -93,6 +94,7 @@ impl<'d> Grower<'d> {
             gh_buf: Vec::new(),
             pool: Vec::new(),
             feature_buf: Vec::new(),
+            perm: Vec::new(),
             leaves: Vec::new(),
         }
     }
@@ -117,6 +119,14 @@ impl<'d> Grower<'d> {
         self.rows.extend_from_slice(rows);
         self.scratch.resize(rows.len(), 0);
         self.leaves.clear();
+        // the feature shuffle starts from the identity in every tree, so a tree does not depend
+        // on which trees this grower grew before (rayon decides that)
+        self.perm.clear();
+        self.perm.extend(0..self.data.n_features());
+        let fixed: Option<&[usize]> = match &features {
+            Features::Fixed(fs) => Some(*fs),
+            Features::PerNode { .. } => None,
+        };
         let mut nodes: Vec<Node> = Vec::new();
         let mut node_stats: Vec<Stats> = Vec::new();
         let mut words: Vec<u64> = Vec::new();
@@ -183,8 +193,8 @@ impl<'d> Grower<'d> {
                 hist: None,
             };
             let parent_hist = parent.hist.take();
-            match &mut features {
-                Features::Fixed(_) => {
+            match fixed {
+                Some(fs) => {
                     let (l_ok, r_ok) = (self.can_split(&left), self.can_split(&right));
                     match parent_hist {
                         Some(mut big_hist) if l_ok || r_ok => {
@@ -193,10 +203,8 @@ impl<'d> Grower<'d> {
                             } else {
                                 (&mut right, &mut left, r_ok, l_ok)
                             };
-                            let small_hist = self.build_hist(small, gh, &features);
-                            if let Features::Fixed(fs) = &features {
-                                histogram::subtract(self.data, fs, &mut big_hist, &small_hist);
-                            }
+                            let small_hist = self.build_hist(small, gh, fs);
+                            histogram::subtract(self.data, fs, &mut big_hist, &small_hist);
                             if small_ok {
                                 self.evaluate(small, Some(small_hist), gh, &mut features);
                             } else {
@@ -212,7 +220,7 @@ impl<'d> Grower<'d> {
                         None => {}
                     }
                 }
-                Features::PerNode { .. } => {
+                None => {
                     for child in [&mut left, &mut right] {
                         if self.can_split(child) {
                             self.evaluate(child, None, gh, &mut features);
@@ -255,17 +263,13 @@ impl<'d> Grower<'d> {
             .extend(self.rows[start..end].iter().map(|&r| gh[r as usize]));
     }
 
-    /// Builds a leaf's histogram over the tree's features (fixed) or `feature_buf` (per node).
-    fn build_hist(&mut self, leaf: &Leaf, gh: &[[f64; 2]], features: &Features<'_>) -> Vec<Stats> {
+    /// Builds a leaf's histogram over `features`.
+    fn build_hist(&mut self, leaf: &Leaf, gh: &[[f64; 2]], features: &[usize]) -> Vec<Stats> {
         self.gather(gh, leaf.start, leaf.end);
         let mut hist = self.take_hist();
-        let fs: &[usize] = match features {
-            Features::Fixed(fs) => fs,
-            Features::PerNode { .. } => &self.feature_buf,
-        };
         histogram::build(
             self.data,
-            fs,
+            features,
             &self.rows[leaf.start..leaf.end],
             &self.gh_buf,
             &mut hist,
@@ -274,7 +278,11 @@ impl<'d> Grower<'d> {
     }
 
     /// Finds a leaf's best split. With fixed features the histogram is kept while the leaf can
-    /// be split (its children need it); per-node features are drawn here and the buffer recycled.
+    /// be split (its children need it).
+    ///
+    /// Per-node features are drawn one at a time (a partial Fisher–Yates shuffle) and a feature
+    /// that is constant in the leaf does not count towards `count`, as in scikit-learn: otherwise
+    /// a constant or all-missing column drawn at a node would end the branch.
     fn evaluate(
         &mut self,
         leaf: &mut Leaf,
@@ -282,25 +290,49 @@ impl<'d> Grower<'d> {
         gh: &[[f64; 2]],
         features: &mut Features<'_>,
     ) {
-        if let Features::PerNode { count, rng } = features {
-            let m = self.data.n_features();
-            self.feature_buf.clear();
-            self.feature_buf
-                .extend(sample(&mut **rng, m, (*count).min(m)).into_iter());
-            self.feature_buf.sort_unstable();
-        }
-        let hist = match hist {
-            Some(h) => h,
-            None => self.build_hist(leaf, gh, features),
-        };
         let fs: &[usize] = match features {
             Features::Fixed(fs) => fs,
-            Features::PerNode { .. } => &self.feature_buf,
+            Features::PerNode { count, rng } => {
+                let data = self.data;
+                let m = data.n_features();
+                self.gather(gh, leaf.start, leaf.end);
+                let mut hist = hist.unwrap_or_else(|| self.take_hist());
+                let rows = &self.rows[leaf.start..leaf.end];
+                self.feature_buf.clear();
+                for i in 0..m {
+                    let j = rng.gen_range(i..m);
+                    self.perm.swap(i, j);
+                    let f = self.perm[i];
+                    histogram::build(data, &[f], rows, &self.gh_buf, &mut hist);
+                    let section = &hist[data.offsets()[f]..data.offsets()[f + 1]];
+                    if section.iter().filter(|s| s.n > 0.0).count() >= 2 {
+                        self.feature_buf.push(f);
+                        if self.feature_buf.len() >= *count {
+                            break;
+                        }
+                    }
+                }
+                self.feature_buf.sort_unstable();
+                leaf.split = best_split(
+                    data,
+                    &self.feature_buf,
+                    &hist,
+                    leaf.stats,
+                    &self.params.split,
+                );
+                self.pool.push(hist);
+                return;
+            }
+        };
+        let hist = match hist {
+            Some(h) => h,
+            None => self.build_hist(leaf, gh, fs),
         };
         leaf.split = best_split(self.data, fs, &hist, leaf.stats, &self.params.split);
-        match features {
-            Features::Fixed(_) if leaf.split.is_some() => leaf.hist = Some(hist),
-            _ => self.pool.push(hist),
+        if leaf.split.is_some() {
+            leaf.hist = Some(hist);
+        } else {
+            self.pool.push(hist);
         }
     }
 
