@@ -66,7 +66,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub max_int_levels: usize,
     #[command(flatten)]
-    pub hyper: HyperArgs,
+    pub hyper: Box<HyperArgs>,
 }
 
 /// Model settings. Unset flags keep the library's defaults (`GbdtParams::default()`,

@@ -18,8 +18,10 @@
 //!
 //! # Cover and out-of-bag loss
 //! Covers count bootstrap rows with their repeats. Rows left out of a tree's bootstrap are its
-//! out-of-bag rows; the report gives the loss of each row's average over the trees that did not
-//! see it (Breiman 2001, §3.1), a free estimate of the test loss.
+//! out-of-bag rows; the report gives the mean squared error (the Brier score for classifiers) of
+//! each row's average over the trees that did not see it (Breiman 2001, §3.1), a free estimate of
+//! the test loss. Log loss was rejected: a few out-of-bag trees that all vote 0 for a positive row
+//! make it infinite.
 //!
 //! # Determinism
 //! Tree `t` draws from `ChaCha8Rng::seed_from_u64(seed)` on stream `t + 1`, so trees can grow in

@@ -62,8 +62,7 @@ fn brute_force(col: &[f64], gh: &[[f64; 2]], categorical: bool, l2: f64) -> f64 
                 });
             }
         } else {
-            for s in 0..=k {
-                let t = if s == k { f64::INFINITY } else { keys[s] };
+            for t in keys.iter().copied().chain([f64::INFINITY]) {
                 consider(&|v: f64| if v.is_nan() { nan_left } else { v < t });
             }
         }
