@@ -75,6 +75,11 @@ pub struct ExplainArgs {
     /// Categories not seen in training: error (default) or missing.
     #[arg(long, value_enum, default_value = "error")]
     pub unseen: UnseenArg,
+    /// Exact probability-space interventional Tree SHAP: refuse (row, background row) pairs with
+    /// more than N players, i.e. features on which the two rows take different branches (the cost
+    /// is 2^N per pair; default 16, at most 30).
+    #[arg(long, value_name = "N")]
+    pub max_players: Option<usize>,
     /// Print `timings: load=… explain=… total=…` seconds on stderr (even with --quiet), for benchmarks.
     #[arg(long)]
     pub timings: bool,
@@ -112,7 +117,7 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
         None => None,
     };
     let method = method_of(args.method, &model);
-    let options = ExplainOptions {
+    let mut options = ExplainOptions {
         output_space: match args.output {
             SpaceArg::Raw => OutputSpace::Raw,
             SpaceArg::Probability => OutputSpace::Probability,
@@ -120,6 +125,9 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
         seed: args.seed,
         ..ExplainOptions::default()
     };
+    if let Some(players) = args.max_players {
+        options.max_exact_players = players;
+    }
     let n = ds.n_rows();
     let load_s = t0.elapsed().as_secs_f64();
     let mut explain_s = 0.0;

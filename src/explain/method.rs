@@ -3,6 +3,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use super::tree_shap::{InterventionalTreeShap, TreeShap};
 use super::{ExplainError, Explanation, OutputSpace, Result};
 use crate::model::AnyModel;
 
@@ -59,6 +60,10 @@ pub struct ExplainOptions {
     pub seed: u64,
     /// Relative tolerance of the run-time additivity check.
     pub additivity_tolerance: f64,
+    /// Exact probability-space interventional Tree SHAP enumerates `2^players` coalitions per
+    /// (row, background row) pair; pairs with more players are refused (see
+    /// [`InterventionalTreeShap`](super::tree_shap::InterventionalTreeShap)).
+    pub max_exact_players: usize,
 }
 
 impl Default for ExplainOptions {
@@ -67,6 +72,7 @@ impl Default for ExplainOptions {
             output_space: OutputSpace::Raw,
             seed: 0,
             additivity_tolerance: 1e-6,
+            max_exact_players: super::tree_shap::DEFAULT_MAX_EXACT_PLAYERS,
         }
     }
 }
@@ -90,18 +96,40 @@ pub fn explain(
             method.name()
         )));
     }
-    if let (Method::Additive, AnyModel::Glm(glm)) = (method, model) {
-        return super::additive::explain_glm(
-            glm,
-            x,
-            options.output_space,
-            options.additivity_tolerance,
-        );
+    match (method, model) {
+        (Method::Additive, AnyModel::Glm(glm)) => {
+            super::additive::explain_glm(glm, x, options.output_space, options.additivity_tolerance)
+        }
+        (Method::TreeShap, AnyModel::TreeEnsemble(ens)) => {
+            if options.output_space == OutputSpace::Probability {
+                return Err(ExplainError::Unsupported(
+                    "path-dependent Tree SHAP explains the raw score only (the probability of a \
+                     coalition is not defined by the covers); for probability output use \
+                     --method tree-shap-interventional with --background FILE"
+                        .into(),
+                ));
+            }
+            TreeShap::new(ens)?.explain(x, options.additivity_tolerance)
+        }
+        (Method::TreeShapInterventional, AnyModel::TreeEnsemble(ens)) => {
+            if options.max_exact_players > 30 {
+                return Err(ExplainError::InvalidParam {
+                    name: "max_exact_players",
+                    value: options.max_exact_players.to_string(),
+                    reason: "at most 30 (the cost is 2^players per row and background row)".into(),
+                });
+            }
+            let Some(bg) = background else {
+                unreachable!("checked above: the method needs a background");
+            };
+            InterventionalTreeShap::new(ens, bg)?
+                .with_max_exact_players(options.max_exact_players)
+                .explain(x, options.output_space, options.additivity_tolerance)
+        }
+        _ => Err(ExplainError::Unsupported(format!(
+            "--method {} is not available for a {} model",
+            method.name(),
+            model.kind_name()
+        ))),
     }
-    let _ = (x, options);
-    Err(ExplainError::Unsupported(format!(
-        "--method {} is not available for a {} model",
-        method.name(),
-        model.kind_name()
-    )))
 }

@@ -9,6 +9,7 @@ pub mod additive;
 mod error;
 mod explanation;
 mod method;
+pub mod tree_shap;
 
 pub use error::{ExplainError, Result};
 pub use explanation::{AdditivityReport, Explanation, ExplanationMeta, OutputSpace};
