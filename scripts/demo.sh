@@ -11,7 +11,8 @@ gb=target/debug/glassbox
 data=data/german_credit.csv
 "$gb" split --data "$data" --stratify bad_credit --test-fraction 0.3 --seed 7 \
   --train-out "$out/train.csv" --test-out "$out/test.csv"
-"$gb" train --data "$out/train.csv" --target bad_credit --model gbdt --seed 7 --out "$out/model.json"
+"$gb" train --data "$out/train.csv" --target bad_credit --model gbdt --seed 7 \
+  --learning-rate 0.05 --max-leaves 15 --early-stopping-rounds 30 --trees 500 --out "$out/model.json"
 "$gb" predict --model "$out/model.json" --data "$out/test.csv" --out "$out/predictions.csv"
 "$gb" explain --model "$out/model.json" --data "$out/test.csv" --method tree-shap --out "$out/shap.csv"
 "$gb" report --model "$out/model.json" --data "$out/test.csv" --out "$out/report"

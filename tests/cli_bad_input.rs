@@ -286,7 +286,7 @@ fn model_file_that_is_not_a_model() {
         b"{\"format\": \"glassbox-model\", \"form",
     );
     let o = predict(&truncated, &data, &out);
-    assert_input_error(&o, &out, &["trunc.json", "invalid JSON"]);
+    assert_input_error(&o, &out, &["trunc.json", "looks truncated"]);
 }
 
 #[test]

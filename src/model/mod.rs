@@ -11,6 +11,8 @@
 
 mod error;
 pub mod file;
+pub mod forest;
+pub mod gbdt;
 pub mod glm;
 pub mod import;
 pub mod tree;
