@@ -541,3 +541,46 @@ fn chunks_agree_with_one_call() {
         assert_eq!(joined, whole, "{algorithm:?}");
     }
 }
+
+/// A classifier whose raw output is already a probability (identity link, as glassbox's random
+/// forests): probability-space attributions are the raw ones, for both methods; a regression model
+/// refuses probability output.
+#[test]
+fn probability_space_of_an_identity_link_classifier_is_raw() {
+    use glassbox::data::{TargetKind, TargetSpec};
+    use glassbox::explain::{explain, ExplainOptions, Method};
+    use glassbox::model::AnyModel;
+    let mut ens = gen_ensemble(31, 5, 6, 4, 1);
+    ens.link = Link::Identity;
+    ens.target = Some(TargetSpec {
+        name: "y".into(),
+        kind: TargetKind::Binary {
+            classes: vec!["no".into(), "yes".into()],
+        },
+    });
+    let model = AnyModel::TreeEnsemble(ens.clone());
+    let x = gen_rows(31, 8, 5);
+    let bg = gen_rows(32, 6, 5);
+    let raw = ExplainOptions::default();
+    let prob = ExplainOptions {
+        output_space: OutputSpace::Probability,
+        ..ExplainOptions::default()
+    };
+    for (method, bgv) in [
+        (Method::TreeShap, None),
+        (Method::TreeShapInterventional, Some(bg.view())),
+    ] {
+        let a = explain(&model, x.view(), method, bgv, &raw).unwrap();
+        let b = explain(&model, x.view(), method, bgv, &prob).unwrap();
+        assert_eq!(a.values(), b.values(), "{method:?}");
+        assert_eq!(b.meta().output_space, OutputSpace::Probability);
+    }
+    ens.target = None; // an imported regression model
+    let model = AnyModel::TreeEnsemble(ens);
+    for (method, bgv) in [
+        (Method::TreeShap, None),
+        (Method::TreeShapInterventional, Some(bg.view())),
+    ] {
+        assert!(explain(&model, x.view(), method, bgv, &prob).is_err());
+    }
+}

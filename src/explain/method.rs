@@ -129,7 +129,9 @@ pub fn prepare<'a>(
     let kind = match (method, model) {
         (Method::Additive, AnyModel::Glm(glm)) => PreparedKind::Glm(glm),
         (Method::TreeShap, AnyModel::TreeEnsemble(ens)) => {
-            if options.output_space == OutputSpace::Probability {
+            if options.output_space == OutputSpace::Probability
+                && !super::tree_shap::raw_is_probability(ens)
+            {
                 return Err(ExplainError::Unsupported(
                     "path-dependent Tree SHAP explains the raw score only (the probability of a \
                      coalition is not defined by the covers); for probability output use \
@@ -178,7 +180,12 @@ impl Prepared<'_> {
     pub fn explain(&self, x: ArrayView2<f64>) -> Result<Explanation> {
         let o = &self.options;
         match &self.kind {
-            PreparedKind::TreeShap(t) => t.explain(x, o.additivity_tolerance),
+            PreparedKind::TreeShap(t) => {
+                // Only reachable in probability space when the raw output is the probability.
+                let mut e = t.explain(x, o.additivity_tolerance)?;
+                e.meta_mut().output_space = o.output_space;
+                Ok(e)
+            }
             PreparedKind::Interventional(iv) => {
                 iv.explain(x, o.output_space, o.additivity_tolerance)
             }

@@ -235,6 +235,9 @@ impl<'a> InterventionalTreeShap<'a> {
     fn link_for(&self, space: OutputSpace) -> Result<Link> {
         match (space, self.ens.link) {
             (OutputSpace::Raw, _) => Ok(Link::Identity),
+            (OutputSpace::Probability, Link::Identity) if super::raw_is_probability(self.ens) => {
+                Ok(Link::Identity)
+            }
             (OutputSpace::Probability, Link::Identity) => Err(ExplainError::Unsupported(
                 "probability output needs a classification model; this model's output is a \
                  regression value: use raw output"
@@ -255,14 +258,16 @@ impl<'a> InterventionalTreeShap<'a> {
         let link = self.link_for(space)?;
         let (n, m, k) = (x.nrows(), x.ncols(), self.ens.n_outputs());
         let width = k * m;
-        let flat = match space {
-            OutputSpace::Raw => {
+        // With an identity link (raw space, or a classifier whose raw output is a probability)
+        // the game is a sum over trees: the raw algorithms are exact.
+        let flat = match link {
+            Link::Identity => {
                 let tables = self.tables.get_or_init(|| self.tables_for(n));
                 for_row_blocks(self.ens, x, width, |_, rows, out| {
                     self.raw_block(tables, rows, m, out, width)
                 })
             }
-            OutputSpace::Probability => {
+            _ => {
                 let failure = std::sync::Mutex::new(None::<(usize, usize)>);
                 let flat = for_row_blocks(self.ens, x, width, |start, rows, out| {
                     if let Err((r, d)) = self.transformed_block(rows, m, out, width, link) {

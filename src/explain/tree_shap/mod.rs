@@ -66,6 +66,18 @@ pub use interventional::{
     InterventionalAlgorithm, InterventionalTreeShap, DEFAULT_MAX_EXACT_PLAYERS,
 };
 
+/// Whether the model's raw output already is a probability: a classifier whose link is the
+/// identity (glassbox's random forests average class frequencies). Probability-space
+/// attributions are then the raw ones.
+pub fn raw_is_probability(ens: &TreeEnsemble) -> bool {
+    use crate::data::TargetKind;
+    ens.link == crate::model::Link::Identity
+        && matches!(
+            ens.target.as_ref().map(|t| &t.kind),
+            Some(TargetKind::Binary { .. } | TargetKind::Multiclass { .. })
+        )
+}
+
 /// Checks an ensemble before any kernel walks it (a malformed tree could loop or index out of
 /// bounds).
 fn validated(ens: &TreeEnsemble) -> Result<()> {
