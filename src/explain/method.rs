@@ -3,6 +3,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use super::kernel_shap::KernelShapParams;
 use super::{ExplainError, Explanation, OutputSpace, Result};
 use crate::model::AnyModel;
 
@@ -59,6 +60,12 @@ pub struct ExplainOptions {
     pub seed: u64,
     /// Relative tolerance of the run-time additivity check.
     pub additivity_tolerance: f64,
+    /// Index of the first row of `x` in the whole data set. Sampling explainers key each row's
+    /// random stream by (seed, row_offset + row), so explaining in chunks gives the same result
+    /// as explaining everything at once.
+    pub row_offset: usize,
+    /// Kernel SHAP settings.
+    pub kernel_shap: KernelShapParams,
 }
 
 impl Default for ExplainOptions {
@@ -67,6 +74,8 @@ impl Default for ExplainOptions {
             output_space: OutputSpace::Raw,
             seed: 0,
             additivity_tolerance: 1e-6,
+            row_offset: 0,
+            kernel_shap: KernelShapParams::default(),
         }
     }
 }
@@ -98,7 +107,15 @@ pub fn explain(
             options.additivity_tolerance,
         );
     }
-    let _ = (x, options);
+    if let (Method::KernelShap, Some(bg)) = (method, background) {
+        return super::kernel_shap::explain_kernel_shap(
+            model.as_model(),
+            x,
+            bg,
+            &options.kernel_shap,
+            options,
+        );
+    }
     Err(ExplainError::Unsupported(format!(
         "--method {} is not available for a {} model",
         method.name(),
