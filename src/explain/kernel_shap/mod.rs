@@ -36,9 +36,9 @@
 //! Leverage SHAP (Musco & Witter 2024) samples coalitions in proportion to their *leverage
 //! scores* in the regression, which for this problem are uniform over sizes, and reweights each
 //! sample by kernel / probability; it comes with a near-optimal O(M log M) sample bound that the
-//! kernel distribution lacks. Both are implemented ([`Sampler`]); the default is the one that
-//! measured better on our convergence fixtures (see [`Sampler`]'s docs for the numbers and how
-//! they were taken). Leverage SHAP's sampling *without* replacement is not used: independent
+//! kernel distribution lacks. Both are implemented ([`Sampler`]); the default is Leverage SHAP's,
+//! which measured slightly better on our convergence fixtures (see [`Sampler`]'s docs for the
+//! numbers and how they were taken). Leverage SHAP's sampling *without* replacement is not used: independent
 //! draws keep the variance estimate valid.
 //!
 //! # Cost and batching
@@ -75,6 +75,14 @@ use crate::model::Model;
 pub const DEFAULT_MAX_SAMPLES: usize = 65_536;
 
 /// How the coalitions that are not enumerated are sampled (see the module docs).
+///
+/// The default is [`Sampler::Leverage`]. Measured with `tests/kernel_shap.rs::sampler_comparison`
+/// (RMSE against exact values over 10 rows × 10 seeds, random models with pairwise and three-way
+/// interactions, 20 background rows, enumeration as in the module docs for both): Leverage's error
+/// was lower in 10 of the 12 sampled cells, by 1–20% (largest at M = 40 with 256 coalitions:
+/// 0.041 vs 0.051; M = 24 at 1024: 0.0100 vs 0.0111), higher in one by 3% (M = 16 at 1024),
+/// and its standard errors were better calibrated at small budgets. The gain is modest because
+/// both enumerate the outer sizes, where the two distributions differ most.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Sampler {
@@ -87,7 +95,7 @@ pub enum Sampler {
 
 /// Kernel SHAP parameters. Defaults: budget 2M + 2048 coalitions per row (shap's `"auto"`), no
 /// target standard error, exact enumeration up to 12 features, a 100-row k-prototypes background
-/// summary, the [`Sampler::Kernel`] distribution, 8192 hybrid rows per model call.
+/// summary, the [`Sampler::Leverage`] distribution, 8192 hybrid rows per model call.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KernelShapParams {
     samples: Option<usize>,
@@ -107,7 +115,7 @@ impl Default for KernelShapParams {
             exact_max_features: 12,
             background_size: 100,
             summary: SummaryMethod::KMeans,
-            sampler: Sampler::Kernel,
+            sampler: Sampler::Leverage,
             batch_rows: 8192,
         }
     }
