@@ -2,9 +2,10 @@
 //! brute-force interventional Shapley values (tests/common). Sampled mode: error ∝ 1/√samples,
 //! calibrated 95% intervals, determinism across threads and chunking.
 
+mod agnostic;
 mod common;
 
-use common::{brute_force, random_data, random_model, term_shapley, Term, TermModel};
+use agnostic::{brute_force, random_data, random_model, term_shapley, Term, TermModel};
 use glassbox::data::{Dataset, Feature, FeatureKind, FeatureSchema, TargetKind, TargetSpec};
 use glassbox::explain::kernel_shap::{
     explain_kernel_shap, explain_with_background, plan_summary, Background, KernelShapParams,

@@ -75,6 +75,9 @@ pub struct ExplainArgs {
     /// Categories not seen in training: error (default) or missing.
     #[arg(long, value_enum, default_value = "error")]
     pub unseen: UnseenArg,
+    /// Print `timings: load=… explain=… total=…` seconds on stderr (even with --quiet), for benchmarks.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 fn method_of(arg: MethodArg, model: &AnyModel) -> Method {
@@ -92,6 +95,7 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
     if args.chunk_size == 0 {
         return Err(UsageError("--chunk-size must be at least 1".into()).into());
     }
+    let t0 = std::time::Instant::now();
     let model = AnyModel::load(&args.model)?;
     let schema = model.as_model().schema().clone();
     let mut ds = Dataset::load_with_schema(&args.data, &schema, None, args.unseen.into())?;
@@ -117,6 +121,8 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
         ..ExplainOptions::default()
     };
     let n = ds.n_rows();
+    let load_s = t0.elapsed().as_secs_f64();
+    let mut explain_s = 0.0;
     let bar = super::progress(ctx, n as u64, method.name());
     let is_parquet = args
         .out
@@ -126,7 +132,9 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
     let mut failure: Option<ExplainError> = None;
     if is_parquet {
         // Parquet is written in one piece: explain everything, then write.
+        let t = std::time::Instant::now();
         let e = explain(&model, ds.x().view(), method, bg_view, &options)?;
+        explain_s += t.elapsed().as_secs_f64();
         bar.finish_and_clear();
         e.write(&args.out, args.se)?;
     } else {
@@ -136,7 +144,10 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
             while start < n.max(1) {
                 let end = (start + args.chunk_size).min(n);
                 let chunk = ds.x().slice(s![start..end, ..]);
-                let e = match explain(&model, chunk, method, bg_view, &options) {
+                let t = std::time::Instant::now();
+                let result = explain(&model, chunk, method, bg_view, &options);
+                explain_s += t.elapsed().as_secs_f64();
+                let e = match result {
                     Ok(e) => e,
                     Err(err) => {
                         failure = Some(err);
@@ -175,6 +186,12 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
             None => CliError::from(anyhow::anyhow!("{}: {e}", args.out.display())),
         })?;
         bar.finish_and_clear();
+    }
+    if args.timings {
+        eprintln!(
+            "timings: load={load_s:.4} explain={explain_s:.4} total={:.4}",
+            t0.elapsed().as_secs_f64()
+        );
     }
     super::status(
         ctx,

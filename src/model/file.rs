@@ -139,11 +139,19 @@ impl AnyModel {
         }
         if trimmed.starts_with('{') {
             let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-                not_a_model(&format!(
-                    "invalid JSON at line {} column {}",
-                    e.line(),
-                    e.column()
-                ))
+                if e.is_eof() {
+                    not_a_model(&format!(
+                        "the JSON ends early, at line {} column {}: the file looks truncated",
+                        e.line(),
+                        e.column()
+                    ))
+                } else {
+                    not_a_model(&format!(
+                        "invalid JSON at line {} column {}",
+                        e.line(),
+                        e.column()
+                    ))
+                }
             })?;
             if value.get("format").and_then(|v| v.as_str()) == Some(FORMAT_TAG) {
                 return load_glassbox(path, value);

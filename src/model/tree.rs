@@ -13,7 +13,7 @@
 //!
 //! 1. `NaN` (missing) follows the node's default direction — unless the node has
 //!    [`Node::NAN_AS_ZERO`] (LightGBM `missing_type=None`), which replaces it by `0.0` first.
-//! 2. With [`Node::ZERO_AS_MISSING`] (LightGBM `missing_type=Zero`), `|x| <= 1e-35` also follows
+//! 2. With [`Node::ZERO_AS_MISSING`] (LightGBM `missing_type=Zero`), `|x| <= 1e-35f` also follows
 //!    the default direction.
 //! 3. Numeric split: `x < threshold` goes left. A LightGBM `x <= t` becomes `x < next_up(t)`,
 //!    which is the same test for every `f64`.
@@ -35,6 +35,14 @@ use serde::{Deserialize, Serialize};
 use super::{Link, Model};
 use crate::data::{FeatureSchema, TargetSpec};
 
+/// LightGBM's `kZeroThreshold`: the `f32` literal `1e-35f` widened to `f64`
+/// (1.0000000180025095e-35, not `1e-35`), so that `|x| <=` it matches LightGBM's `IsZero` exactly.
+pub const ZERO_THRESHOLD: f64 = 1e-35_f32 as f64;
+
+/// The deepest tree glassbox accepts. Real ensembles stay far below it; the limit bounds the
+/// recursion and path buffers of the explainers whatever a model file says.
+pub const MAX_DEPTH: usize = 256;
+
 /// Index meaning "no child": the node is a leaf.
 pub const NO_CHILD: u32 = u32::MAX;
 
@@ -48,6 +56,9 @@ pub struct Node {
     /// Right child, or [`NO_CHILD`] for a leaf.
     pub right: u32,
     /// Numeric split: `x < threshold` goes left. Unused for categorical splits and leaves.
+    /// May be `+inf` (LightGBM's `x <= inf` splits that separate only missing values); stored in
+    /// JSON as the string `"inf"`, since JSON has no infinity.
+    #[serde(with = "json_float")]
     pub threshold: f64,
     /// Leaf value (the raw-score contribution). For internal nodes, informational only.
     pub value: f64,
@@ -68,7 +79,7 @@ impl Node {
     pub const CATEGORICAL: u8 = 2;
     /// Categories in the set go left (otherwise right).
     pub const CATEGORY_LEFT: u8 = 4;
-    /// Values with `|x| <= 1e-35` are treated as missing (LightGBM `missing_type=Zero`).
+    /// Values with `|x| <=` [`ZERO_THRESHOLD`] are treated as missing (LightGBM `missing_type=Zero`).
     pub const ZERO_AS_MISSING: u8 = 8;
     /// `NaN` is replaced by `0.0` before the test (LightGBM `missing_type=None`).
     pub const NAN_AS_ZERO: u8 = 16;
@@ -133,7 +144,7 @@ impl Node {
                 return self.default_left();
             }
         }
-        if self.flags & Node::ZERO_AS_MISSING != 0 && x.abs() <= 1e-35 {
+        if self.flags & Node::ZERO_AS_MISSING != 0 && x.abs() <= ZERO_THRESHOLD {
             return self.default_left();
         }
         if self.flags & Node::CATEGORICAL == 0 {
@@ -190,21 +201,24 @@ impl Tree {
         self.nodes[self.leaf_index(x)].value
     }
 
-    /// Maximum depth (a lone leaf has depth 0).
+    /// Maximum depth (a lone leaf has depth 0). Iterative, so a hostile deep chain cannot overflow
+    /// the stack.
     pub fn max_depth(&self) -> usize {
-        fn walk(t: &Tree, i: usize) -> usize {
-            let n = &t.nodes[i];
-            if n.is_leaf() {
-                0
-            } else {
-                1 + walk(t, n.left as usize).max(walk(t, n.right as usize))
+        if self.nodes.is_empty() {
+            return 0;
+        }
+        let mut deepest = 0;
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((i, d)) = stack.pop() {
+            let n = &self.nodes[i];
+            deepest = deepest.max(d);
+            // On an unvalidated (cyclic) tree, stop rather than loop.
+            if !n.is_leaf() && d < self.nodes.len() {
+                stack.push((n.left as usize, d + 1));
+                stack.push((n.right as usize, d + 1));
             }
         }
-        if self.nodes.is_empty() {
-            0
-        } else {
-            walk(self, 0)
-        }
+        deepest
     }
 
     /// Checks that the tree is a well-formed binary tree over `n_features` features: every child
@@ -220,8 +234,13 @@ impl Tree {
         }
         let n = self.nodes.len();
         let mut seen = vec![false; n];
-        let mut stack = vec![0usize];
-        while let Some(i) = stack.pop() {
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((i, depth)) = stack.pop() {
+            if depth > MAX_DEPTH {
+                return Err(format!(
+                    "node {i} is deeper than {MAX_DEPTH} levels; glassbox refuses such trees"
+                ));
+            }
             if seen[i] {
                 return Err(format!(
                     "node {i} is reached twice (a cycle or a shared child)"
@@ -258,7 +277,7 @@ impl Tree {
                         "node {i} has child {child} but the tree has {n} nodes"
                     ));
                 }
-                stack.push(child as usize);
+                stack.push((child as usize, depth + 1));
             }
         }
         if let Some(orphan) = seen.iter().position(|s| !s) {
@@ -413,6 +432,45 @@ impl Model for TreeEnsemble {
     }
 }
 
+/// Serde for an `f64` that may be infinite: a JSON number when finite, else `"inf"` / `"-inf"` /
+/// `"NaN"`. serde_json would write `null` for infinities and then refuse to read it back.
+mod json_float {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else {
+            s.serialize_str("-inf")
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrText {
+        Number(f64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match NumberOrText::deserialize(d)? {
+            NumberOrText::Number(v) => Ok(v),
+            NumberOrText::Text(t) => match t.as_str() {
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                "NaN" => Ok(f64::NAN),
+                other => Err(serde::de::Error::custom(format!(
+                    "expected a number, \"inf\", \"-inf\" or \"NaN\", found \"{other}\""
+                ))),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,11 +511,32 @@ mod tests {
     }
 
     #[test]
+    fn infinite_thresholds_survive_json() {
+        let mut n = Node::numeric_split(0, f64::INFINITY, 1, 2, false, 1.0);
+        let text = serde_json::to_string(&n).unwrap();
+        assert!(text.contains("\"threshold\":\"inf\""), "{text}");
+        assert_eq!(serde_json::from_str::<Node>(&text).unwrap(), n);
+        n.threshold = f64::NEG_INFINITY;
+        let back: Node = serde_json::from_str(&serde_json::to_string(&n).unwrap()).unwrap();
+        assert_eq!(back, n);
+        n.threshold = 0.1 + 0.2;
+        let back: Node = serde_json::from_str(&serde_json::to_string(&n).unwrap()).unwrap();
+        assert_eq!(back.threshold.to_bits(), n.threshold.to_bits());
+    }
+
+    #[test]
     fn lightgbm_missing_conventions() {
         let mut n = Node::numeric_split(0, 0.5, 1, 2, true, 1.0);
         n.flags |= Node::ZERO_AS_MISSING;
         assert!(n.goes_left(0.0, &[]));
         assert!(!n.goes_left(0.7, &[]));
+        // LightGBM's zero band is |x| <= 1e-35f, slightly wider than 1e-35: values inside it
+        // follow the default (here right), the next float above is an ordinary value (< 0.5).
+        let mut z = Node::numeric_split(0, 0.5, 1, 2, false, 1.0);
+        z.flags |= Node::ZERO_AS_MISSING;
+        assert!(!z.goes_left(1.00000001e-35, &[]));
+        assert!(!z.goes_left(-ZERO_THRESHOLD, &[]));
+        assert!(z.goes_left(f64::from_bits(ZERO_THRESHOLD.to_bits() + 1), &[]));
         let mut m = Node::numeric_split(0, -0.5, 1, 2, true, 1.0);
         m.flags = Node::NAN_AS_ZERO; // default right, but NaN becomes 0.0 and 0.0 >= -0.5
         assert!(!m.goes_left(f64::NAN, &[]));

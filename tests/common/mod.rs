@@ -1,194 +1,105 @@
-//! Shared by the model-agnostic explainer tests: a model built from small terms with interactions,
-//! and brute-force interventional Shapley values written independently of the library.
-#![allow(dead_code)]
+//! Shared helpers for the integration tests: the reference fixtures in `tests/fixtures/<case>/`
+//! (copied from `shared/fixtures`, see each case's PROVENANCE) and a plain reader for their
+//! numeric CSV files.
+//!
+//! The reader is deliberately independent of glassbox's polars data layer, so that a bug there
+//! cannot hide a bug in what is compared against the references.
 
-use glassbox::data::FeatureSchema;
-use glassbox::model::{Link, Model};
-use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+#![allow(dead_code)] // each test binary uses a different subset
 
-/// One additive term of a [`TermModel`]; each depends on at most three features.
-#[derive(Clone, Debug)]
-pub enum Term {
-    /// c · x_a
-    Linear(usize, f64),
-    /// c · x_a · x_b
-    Product(usize, usize, f64),
-    /// c · tanh(x_a + x_b − x_c)
-    Tanh(usize, usize, usize, f64),
-    /// c · max(x_a, x_b)
-    Max(usize, usize, f64),
+use std::path::{Path, PathBuf};
+
+use ndarray::Array2;
+
+/// `tests/fixtures/<case>`.
+pub fn fixture_dir(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join(case)
 }
 
-impl Term {
-    fn vars(&self) -> Vec<usize> {
-        match *self {
-            Term::Linear(a, _) => vec![a],
-            Term::Product(a, b, _) | Term::Max(a, b, _) => vec![a, b],
-            Term::Tanh(a, b, c, _) => vec![a, b, c],
-        }
-    }
-
-    fn eval(&self, x: &[f64]) -> f64 {
-        match *self {
-            Term::Linear(a, c) => c * x[a],
-            Term::Product(a, b, c) => c * x[a] * x[b],
-            Term::Tanh(a, b, d, c) => c * (x[a] + x[b] - x[d]).tanh(),
-            Term::Max(a, b, c) => c * x[a].max(x[b]),
-        }
-    }
+/// A numeric CSV file: the header names and the values (rows × columns), empty field = `NaN`.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Column names from the header line.
+    pub names: Vec<String>,
+    /// Values, rows × columns.
+    pub values: Array2<f64>,
 }
 
-/// f_k(x) = intercept_k + Σ terms of output k; raw scores, mapped by `link`.
-pub struct TermModel {
-    pub schema: FeatureSchema,
-    pub outputs: Vec<String>,
-    pub link: Link,
-    pub intercept: Vec<f64>,
-    pub terms: Vec<Vec<Term>>,
+/// Reads a numeric CSV with a header line. Fields may be quoted; an empty field is `NaN`.
+///
+/// # Panics
+/// On a missing file, a ragged row or a non-numeric field, naming the file, line and column (these
+/// are test inputs, so a panic is the right report).
+pub fn read_csv(path: impl AsRef<Path>) -> Table {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines
+        .next()
+        .unwrap_or_else(|| panic!("{} is empty", path.display()));
+    let names: Vec<String> = header.split(',').map(|s| unquote(s).to_string()).collect();
+    let mut data = Vec::new();
+    let mut rows = 0;
+    for (i, line) in lines.enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(
+            fields.len(),
+            names.len(),
+            "{} line {}: {} fields, header has {}",
+            path.display(),
+            i + 2,
+            fields.len(),
+            names.len()
+        );
+        for (j, f) in fields.iter().enumerate() {
+            let f = unquote(f);
+            let v = if f.is_empty() {
+                f64::NAN
+            } else {
+                f.parse::<f64>().unwrap_or_else(|_| {
+                    panic!(
+                        "{} line {} column '{}': '{f}' is not a number",
+                        path.display(),
+                        i + 2,
+                        names[j]
+                    )
+                })
+            };
+            data.push(v);
+        }
+        rows += 1;
+    }
+    let values = Array2::from_shape_vec((rows, names.len()), data).expect("shape checked per row");
+    Table { names, values }
 }
 
-impl Model for TermModel {
-    fn schema(&self) -> &FeatureSchema {
-        &self.schema
-    }
-    fn output_names(&self) -> &[String] {
-        &self.outputs
-    }
-    fn link(&self) -> Link {
-        self.link
-    }
-    fn predict_raw_into(&self, x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
-        let mut buf = Vec::new();
-        for (i, row) in x.rows().into_iter().enumerate() {
-            buf.clear();
-            buf.extend(row.iter().copied());
-            for k in 0..self.outputs.len() {
-                out[[i, k]] =
-                    self.intercept[k] + self.terms[k].iter().map(|t| t.eval(&buf)).sum::<f64>();
-            }
-        }
-    }
+fn unquote(s: &str) -> &str {
+    let s = s.trim();
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
 }
 
-/// A random single-output model on `m` features: every feature gets a linear term, plus
-/// `m` random interaction terms of each kind.
-pub fn random_model(m: usize, link: Link, seed: u64) -> TermModel {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut terms = Vec::new();
-    for a in 0..m {
-        terms.push(Term::Linear(a, rng.gen_range(-1.0..1.0)));
-    }
-    let pick = |rng: &mut ChaCha8Rng| rng.gen_range(0..m);
-    for _ in 0..m {
-        let (a, b, c) = (pick(&mut rng), pick(&mut rng), pick(&mut rng));
-        if a != b {
-            terms.push(Term::Product(a, b, rng.gen_range(-0.5..0.5)));
-            terms.push(Term::Max(a, b, rng.gen_range(-1.0..1.0)));
-        }
-        if a != b && b != c && a != c {
-            terms.push(Term::Tanh(a, b, c, rng.gen_range(-1.5..1.5)));
-        }
-    }
-    TermModel {
-        schema: FeatureSchema::numeric((0..m).map(|j| format!("x{j}"))),
-        outputs: vec!["y".into()],
-        link,
-        intercept: vec![0.3],
-        terms: vec![terms],
-    }
-}
-
-/// Standard normal-ish data (sum of uniforms), n × m, seeded.
-pub fn random_data(n: usize, m: usize, seed: u64) -> Array2<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    Array2::from_shape_fn((n, m), |_| {
-        (0..4).map(|_| rng.gen_range(-1.0..1.0)).sum::<f64>() * 0.866
-    })
-}
-
-/// Shapley values of a game on `p` players given v for every bit pattern (brute force).
-fn shapley(p: usize, v: &[f64]) -> Vec<f64> {
-    let fact = |n: usize| (1..=n).map(|i| i as f64).product::<f64>();
-    let mut phi = vec![0.0; p];
-    for s in 0..(1usize << p) {
-        let size = s.count_ones() as usize;
-        if size == p {
-            continue;
-        }
-        let w = fact(size) * fact(p - size - 1) / fact(p);
-        for (j, ph) in phi.iter_mut().enumerate() {
-            if s & (1 << j) == 0 {
-                *ph += w * (v[s | (1 << j)] - v[s]);
-            }
-        }
-    }
-    phi
-}
-
-/// Exact interventional Shapley values of a single-output [`TermModel`]'s raw score with an
-/// equally weighted background: by linearity and the dummy axiom, the sum over terms of each
-/// term's Shapley values in the game of its own (≤ 3) features. Scales to any M.
-pub fn term_shapley(model: &TermModel, x: ArrayView1<f64>, bg: ArrayView2<f64>) -> Vec<f64> {
-    let m = x.len();
-    let mut phi = vec![0.0; m];
-    let mut hybrid = vec![0.0; m];
-    for t in &model.terms[0] {
-        let vars = t.vars();
-        let p = vars.len();
-        let v: Vec<f64> = (0..(1usize << p))
-            .map(|s| {
-                let mut acc = 0.0;
-                for b in bg.rows() {
-                    hybrid.iter_mut().zip(b.iter()).for_each(|(h, v)| *h = *v);
-                    for (q, &j) in vars.iter().enumerate() {
-                        if s & (1 << q) != 0 {
-                            hybrid[j] = x[j];
-                        }
-                    }
-                    acc += t.eval(&hybrid);
-                }
-                acc / bg.nrows() as f64
-            })
-            .collect();
-        for (q, ph) in shapley(p, &v).into_iter().enumerate() {
-            phi[vars[q]] += ph;
-        }
-    }
-    phi
-}
-
-/// Exact interventional Shapley values of any model by enumerating all 2^M coalitions, in raw
-/// space or with the link applied per hybrid row before averaging (`linked`), equal background
-/// weights. Returns outputs × features.
-pub fn brute_force(
-    model: &dyn Model,
-    x: ArrayView1<f64>,
-    bg: ArrayView2<f64>,
-    linked: bool,
-) -> Vec<Vec<f64>> {
-    let m = x.len();
-    let k = model.n_outputs();
-    let nb = bg.nrows();
-    let mut v = vec![vec![0.0; 1 << m]; k];
-    for s in 0..(1usize << m) {
-        let mut hybrid = bg.to_owned();
-        for mut row in hybrid.rows_mut() {
-            for j in 0..m {
-                if s & (1 << j) != 0 {
-                    row[j] = x[j];
-                }
-            }
-        }
-        let out = if linked {
-            model.predict(hybrid.view())
+/// The largest error `|a − b| / max(1, |b|)` over all entries, with its (row, column); `b` is the
+/// reference. A `NaN` on either side counts as an infinite error unless both are `NaN`.
+pub fn max_rel_err(a: &Array2<f64>, b: &Array2<f64>) -> (f64, (usize, usize)) {
+    assert_eq!(a.dim(), b.dim(), "shape mismatch");
+    let mut worst = (0.0, (0, 0));
+    for ((idx, &x), &y) in a.indexed_iter().zip(b.iter()) {
+        let err = if x.is_nan() && y.is_nan() {
+            0.0
+        } else if x.is_nan() || y.is_nan() {
+            f64::INFINITY
         } else {
-            model.predict_raw(hybrid.view())
+            (x - y).abs() / y.abs().max(1.0)
         };
-        for (o, vo) in v.iter_mut().enumerate() {
-            vo[s] = out.column(o).sum() / nb as f64;
+        if err > worst.0 || err.is_nan() {
+            worst = (err, idx);
         }
     }
-    v.iter().map(|vo| shapley(m, vo)).collect()
+    worst
 }
