@@ -4,6 +4,7 @@ use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
 use super::kernel_shap::KernelShapParams;
+use super::lime::LimeParams;
 use super::{ExplainError, Explanation, OutputSpace, Result};
 use crate::model::AnyModel;
 
@@ -36,9 +37,13 @@ impl Method {
         }
     }
 
-    /// Whether the method needs a background data set.
+    /// Whether the method needs a background data set (for LIME: the training sample it draws
+    /// perturbations from).
     pub fn needs_background(self) -> bool {
-        matches!(self, Method::TreeShapInterventional | Method::KernelShap)
+        matches!(
+            self,
+            Method::TreeShapInterventional | Method::KernelShap | Method::Lime
+        )
     }
 
     /// The exact method that suits a model best: Tree SHAP for ensembles, additive contributions
@@ -66,6 +71,8 @@ pub struct ExplainOptions {
     pub row_offset: usize,
     /// Kernel SHAP settings.
     pub kernel_shap: KernelShapParams,
+    /// LIME settings.
+    pub lime: LimeParams,
 }
 
 impl Default for ExplainOptions {
@@ -76,6 +83,7 @@ impl Default for ExplainOptions {
             additivity_tolerance: 1e-6,
             row_offset: 0,
             kernel_shap: KernelShapParams::default(),
+            lime: LimeParams::default(),
         }
     }
 }
@@ -94,10 +102,13 @@ pub fn explain(
     options: &ExplainOptions,
 ) -> Result<Explanation> {
     if method.needs_background() && background.is_none() {
-        return Err(ExplainError::Unsupported(format!(
-            "--method {} needs a background data set: pass --background FILE",
-            method.name()
-        )));
+        return Err(ExplainError::Unsupported(match method {
+            Method::Lime => "--method lime draws perturbations from the training distribution: pass --background FILE with a sample of the training data".to_string(),
+            _ => format!(
+                "--method {} needs a background data set: pass --background FILE",
+                method.name()
+            ),
+        }));
     }
     if let (Method::Additive, AnyModel::Glm(glm)) = (method, model) {
         return super::additive::explain_glm(
@@ -115,6 +126,9 @@ pub fn explain(
             &options.kernel_shap,
             options,
         );
+    }
+    if let (Method::Lime, Some(bg)) = (method, background) {
+        return super::lime::explain_lime(model.as_model(), x, bg, &options.lime, options);
     }
     Err(ExplainError::Unsupported(format!(
         "--method {} is not available for a {} model",

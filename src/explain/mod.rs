@@ -10,6 +10,8 @@ mod diagnostics;
 mod error;
 mod explanation;
 pub mod kernel_shap;
+pub mod lime;
+mod linalg;
 mod method;
 
 pub use diagnostics::{Diagnostics, KernelShapDiagnostics, LimeDiagnostics};
