@@ -58,6 +58,61 @@ impl Diagnostics {
     }
 }
 
+impl Diagnostics {
+    /// A numeric table of the diagnostics, one line per row (Kernel SHAP) or per row and output
+    /// (LIME): headers and columns. Rows are numbered from `first_row`.
+    ///
+    /// Kernel SHAP: `row, coalitions, exact` (exact 1/0). LIME: `row, output` (0-based index),
+    /// `kernel_width, r2_fit, r2_holdout, local_prediction, model_prediction, vsi, csi,
+    /// top_k_jaccard` (stability empty when LIME ran once).
+    pub fn to_columns(&self, first_row: usize) -> (Vec<String>, Vec<Vec<f64>>) {
+        match self {
+            Diagnostics::KernelShap(d) => {
+                let n = d.coalitions.len();
+                (
+                    ["row", "coalitions", "exact"].map(String::from).to_vec(),
+                    vec![
+                        (0..n).map(|i| (first_row + i) as f64).collect(),
+                        d.coalitions.iter().map(|&c| c as f64).collect(),
+                        vec![f64::from(u8::from(d.exact)); n],
+                    ],
+                )
+            }
+            Diagnostics::Lime(d) => {
+                let k = d.n_outputs.max(1);
+                let len = d.kernel_width.len();
+                let headers = [
+                    "row",
+                    "output",
+                    "kernel_width",
+                    "r2_fit",
+                    "r2_holdout",
+                    "local_prediction",
+                    "model_prediction",
+                    "vsi",
+                    "csi",
+                    "top_k_jaccard",
+                ]
+                .map(String::from)
+                .to_vec();
+                let columns = vec![
+                    (0..len).map(|i| (first_row + i / k) as f64).collect(),
+                    (0..len).map(|i| (i % k) as f64).collect(),
+                    d.kernel_width.clone(),
+                    d.r2_fit.clone(),
+                    d.r2_holdout.clone(),
+                    d.local_prediction.clone(),
+                    d.model_prediction.clone(),
+                    d.vsi.clone(),
+                    d.csi.clone(),
+                    d.top_k_jaccard.clone(),
+                ];
+                (headers, columns)
+            }
+        }
+    }
+}
+
 /// What Kernel SHAP did per row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KernelShapDiagnostics {
