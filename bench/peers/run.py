@@ -72,7 +72,7 @@ def read_attr(path, n_features):
 def adult_onehot():
     df = pd.read_csv(os.path.join(DATA, "adult_income.csv"))
     y = df.pop("income_gt_50k").to_numpy()
-    cats = [c for c in df.columns if df[c].dtype == object]
+    cats = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     x = pd.get_dummies(df, columns=cats, dtype=float)
     x.columns = [c.replace(" ", "_").replace(",", "_") for c in x.columns]
     return x, y
@@ -83,7 +83,7 @@ def treeshap(args, results):
     import shap
 
     try:
-        import fasttreeshap
+        import fasttreeshap_fixed as fasttreeshap
     except ImportError:
         fasttreeshap = None
     x, y = adult_onehot()

@@ -9,6 +9,7 @@ use glassbox::explain::{prepare, ExplainError, ExplainOptions, Method, OutputSpa
 use glassbox::model::AnyModel;
 use ndarray::s;
 
+use super::explain_sampling::SamplingArgs;
 use super::predict::UnseenArg;
 use super::{CliError, Context, UsageError};
 
@@ -83,6 +84,12 @@ pub struct ExplainArgs {
     /// Print `timings: load=… explain=… total=…` seconds on stderr (even with --quiet), for benchmarks.
     #[arg(long)]
     pub timings: bool,
+    /// Also write per-row diagnostics of Kernel SHAP (coalitions, exact) or LIME (kernel width,
+    /// R² on fitting and held-out samples, surrogate and model predictions, stability) as CSV.
+    #[arg(long, value_name = "DIAG.csv")]
+    pub diagnostics: Option<PathBuf>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
 }
 
 fn method_of(arg: MethodArg, model: &AnyModel) -> Method {
@@ -128,6 +135,25 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
     if let Some(players) = args.max_players {
         options.max_exact_players = players;
     }
+    args.sampling.apply(method, &mut options)?;
+    if args.diagnostics.is_some() && !matches!(method, Method::KernelShap | Method::Lime) {
+        return Err(UsageError(format!(
+            "--diagnostics applies to --method kernel-shap or lime, not --method {}",
+            method.name()
+        ))
+        .into());
+    }
+    // Diagnostics columns, gathered chunk by chunk.
+    let mut diag: Option<(Vec<String>, Vec<Vec<f64>>)> = None;
+    let mut gather = |e: &glassbox::explain::Explanation, first_row: usize| {
+        if let Some(d) = &e.meta().diagnostics {
+            let (h, cols) = d.to_columns(first_row);
+            match &mut diag {
+                None => diag = Some((h, cols)),
+                Some((_, acc)) => acc.iter_mut().zip(cols).for_each(|(a, c)| a.extend(c)),
+            }
+        }
+    };
     let n = ds.n_rows();
     let load_s = t0.elapsed().as_secs_f64();
     let mut explain_s = 0.0;
@@ -145,6 +171,7 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
         let t = std::time::Instant::now();
         let e = prepared.explain(ds.x().view())?;
         explain_s += t.elapsed().as_secs_f64();
+        gather(&e, 0);
         bar.finish_and_clear();
         e.write(&args.out, args.se)?;
     } else {
@@ -155,7 +182,7 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
                 let end = (start + args.chunk_size).min(n);
                 let chunk = ds.x().slice(s![start..end, ..]);
                 let t = std::time::Instant::now();
-                let result = prepared.explain(chunk);
+                let result = prepared.explain_from(chunk, start);
                 explain_s += t.elapsed().as_secs_f64();
                 let e = match result {
                     Ok(e) => e,
@@ -164,6 +191,7 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
                         return Err(std::io::Error::other("explain failed"));
                     }
                 };
+                gather(&e, start);
                 let (headers, columns) = e.to_columns(args.se);
                 if start == 0 {
                     let h: Vec<String> = headers
@@ -196,6 +224,10 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
             None => CliError::from(anyhow::anyhow!("{}: {e}", args.out.display())),
         })?;
         bar.finish_and_clear();
+    }
+    if let (Some(path), Some((headers, columns))) = (&args.diagnostics, &diag) {
+        glassbox::output::write_numeric_table(path, headers, columns)
+            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
     }
     if args.timings {
         eprintln!(

@@ -5,6 +5,7 @@
 //! 0 success, 1 failure, 2 usage or input error (bad file, bad flag, bad data).
 
 mod explain;
+mod explain_sampling;
 mod predict;
 mod split;
 mod summary;

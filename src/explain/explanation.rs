@@ -17,6 +17,7 @@ use std::path::Path;
 use ndarray::{s, Array2, Array3, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use super::diagnostics::Diagnostics;
 use super::error::{ExplainError, Result};
 use crate::data::{Feature, FeatureSchema};
 
@@ -43,6 +44,9 @@ pub struct ExplanationMeta {
     pub model_hash: Option<String>,
     /// Operations applied after the explainer ran (row selection, …), oldest first.
     pub history: Vec<String>,
+    /// Per-row diagnostics of sampling explainers (Kernel SHAP, LIME); `None` for exact ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<Diagnostics>,
 }
 
 impl ExplanationMeta {
@@ -54,6 +58,7 @@ impl ExplanationMeta {
             seed: None,
             model_hash: None,
             history: Vec::new(),
+            diagnostics: None,
         }
     }
 }
@@ -297,6 +302,7 @@ impl Explanation {
         let mut meta = self.meta.clone();
         meta.history
             .push(format!("select_rows({} rows)", rows.len()));
+        meta.diagnostics = meta.diagnostics.map(|d| d.select_rows(rows));
         Explanation {
             values: self.values.select(Axis(0), rows),
             base_values: self.base_values.select(Axis(0), rows),

@@ -3,6 +3,8 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use super::kernel_shap::KernelShapParams;
+use super::lime::LimeParams;
 use super::tree_shap::{InterventionalTreeShap, TreeShap};
 use super::{ExplainError, Explanation, OutputSpace, Result};
 use crate::model::AnyModel;
@@ -36,9 +38,13 @@ impl Method {
         }
     }
 
-    /// Whether the method needs a background data set.
+    /// Whether the method needs a background data set (for LIME: the training sample it draws
+    /// perturbations from).
     pub fn needs_background(self) -> bool {
-        matches!(self, Method::TreeShapInterventional | Method::KernelShap)
+        matches!(
+            self,
+            Method::TreeShapInterventional | Method::KernelShap | Method::Lime
+        )
     }
 
     /// The exact method that suits a model best: Tree SHAP for ensembles, additive contributions
@@ -64,6 +70,14 @@ pub struct ExplainOptions {
     /// (row, background row) pair; pairs with more players are refused (see
     /// [`InterventionalTreeShap`](super::tree_shap::InterventionalTreeShap)).
     pub max_exact_players: usize,
+    /// Index of the first row of `x` in the whole data set. Sampling explainers key each row's
+    /// random stream by (seed, row_offset + row), so explaining in chunks gives the same result
+    /// as explaining everything at once.
+    pub row_offset: usize,
+    /// Kernel SHAP settings.
+    pub kernel_shap: KernelShapParams,
+    /// LIME settings.
+    pub lime: LimeParams,
 }
 
 impl Default for ExplainOptions {
@@ -73,6 +87,9 @@ impl Default for ExplainOptions {
             seed: 0,
             additivity_tolerance: 1e-6,
             max_exact_players: super::tree_shap::DEFAULT_MAX_EXACT_PLAYERS,
+            row_offset: 0,
+            kernel_shap: KernelShapParams::default(),
+            lime: LimeParams::default(),
         }
     }
 }
@@ -108,6 +125,8 @@ enum PreparedKind<'a> {
     TreeShap(TreeShap<'a>),
     Interventional(InterventionalTreeShap<'a>),
     Glm(&'a crate::model::glm::Glm),
+    KernelShap(&'a AnyModel, ArrayView2<'a, f64>),
+    Lime(&'a AnyModel, ArrayView2<'a, f64>),
 }
 
 /// Validates the method against the model and options and does the per-model preparation.
@@ -121,13 +140,24 @@ pub fn prepare<'a>(
     options: &ExplainOptions,
 ) -> Result<Prepared<'a>> {
     if method.needs_background() && background.is_none() {
-        return Err(ExplainError::Unsupported(format!(
-            "--method {} needs a background data set: pass --background FILE",
-            method.name()
-        )));
+        return Err(ExplainError::Unsupported(match method {
+            Method::Lime => "--method lime draws perturbations from the training distribution: pass --background FILE with a sample of the training data".to_string(),
+            _ => format!(
+                "--method {} needs a background data set: pass --background FILE",
+                method.name()
+            ),
+        }));
     }
     let kind = match (method, model) {
         (Method::Additive, AnyModel::Glm(glm)) => PreparedKind::Glm(glm),
+        (Method::KernelShap, _) => match background {
+            Some(bg) => PreparedKind::KernelShap(model, bg),
+            None => unreachable!("checked above: the method needs a background"),
+        },
+        (Method::Lime, _) => match background {
+            Some(bg) => PreparedKind::Lime(model, bg),
+            None => unreachable!("checked above: the method needs a background"),
+        },
         (Method::TreeShap, AnyModel::TreeEnsemble(ens)) => {
             if options.output_space == OutputSpace::Probability
                 && !super::tree_shap::raw_is_probability(ens)
@@ -178,8 +208,34 @@ impl Prepared<'_> {
     /// # Errors
     /// Shape errors, and the run-time additivity guard.
     pub fn explain(&self, x: ArrayView2<f64>) -> Result<Explanation> {
+        self.explain_from(x, 0)
+    }
+
+    /// As [`Prepared::explain`], for rows that start at index `first_row` of the whole data set:
+    /// sampling explainers key each row's random stream by its index there, so explaining in
+    /// chunks gives the same result as explaining everything at once.
+    ///
+    /// # Errors
+    /// As [`Prepared::explain`].
+    pub fn explain_from(&self, x: ArrayView2<f64>, first_row: usize) -> Result<Explanation> {
         let o = &self.options;
         match &self.kind {
+            PreparedKind::KernelShap(model, bg) => {
+                let mut o = o.clone();
+                o.row_offset = first_row;
+                super::kernel_shap::explain_kernel_shap(
+                    model.as_model(),
+                    x,
+                    *bg,
+                    &o.kernel_shap,
+                    &o,
+                )
+            }
+            PreparedKind::Lime(model, bg) => {
+                let mut o = o.clone();
+                o.row_offset = first_row;
+                super::lime::explain_lime(model.as_model(), x, *bg, &o.lime, &o)
+            }
             PreparedKind::TreeShap(t) => {
                 // Only reachable in probability space when the raw output is the probability.
                 let mut e = t.explain(x, o.additivity_tolerance)?;

@@ -6,11 +6,16 @@
 //! data layer and never do I/O; the CLI and report layers write their results.
 
 pub mod additive;
+mod diagnostics;
 mod error;
 mod explanation;
+pub mod kernel_shap;
+pub mod lime;
+mod linalg;
 mod method;
 pub mod tree_shap;
 
+pub use diagnostics::{Diagnostics, KernelShapDiagnostics, LimeDiagnostics};
 pub use error::{ExplainError, Result};
 pub use explanation::{AdditivityReport, Explanation, ExplanationMeta, OutputSpace};
 pub use method::{explain, prepare, ExplainOptions, Method, Prepared};

@@ -1,0 +1,139 @@
+//! Batched evaluation of the interventional value function
+//!
+//!   v(S) = Σ_b w_b · g(f(x_S, b_{−S}))
+//!
+//! where b runs over the (weighted) background rows and g is the identity (raw space) or the
+//! model's link (probability space: the link is applied to each hybrid row *before* averaging,
+//! which is what makes probability-space values different from linked raw-space values).
+//!
+//! For a block of coalitions the hybrid rows (coalitions × background rows) are written into one
+//! flat buffer and the model is called once for the whole block; blocks hold about
+//! `batch_rows` hybrid rows so the buffer stays in cache-friendly megabytes whatever M and the
+//! background size are. Buffers are reused across blocks and rows.
+
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
+
+use super::background::Background;
+use crate::explain::OutputSpace;
+use crate::model::{Link, Model};
+
+/// The value function of one model, background and output space.
+pub(crate) struct ValueFunction<'a> {
+    model: &'a dyn Model,
+    bg: ArrayView2<'a, f64>,
+    weights: &'a [f64],
+    link: Option<Link>,
+    k: usize,
+    /// Coalitions per model call.
+    block: usize,
+}
+
+/// Reusable buffers of one worker.
+pub(crate) struct Scratch {
+    hybrid: Vec<f64>,
+    pred: Array2<f64>,
+}
+
+impl<'a> ValueFunction<'a> {
+    pub fn new(
+        model: &'a dyn Model,
+        bg: &'a Background,
+        space: OutputSpace,
+        batch_rows: usize,
+    ) -> ValueFunction<'a> {
+        let nb = bg.len();
+        ValueFunction {
+            model,
+            bg: bg.x(),
+            weights: bg.weights(),
+            link: match space {
+                OutputSpace::Raw => None,
+                OutputSpace::Probability => Some(model.link()),
+            },
+            k: model.n_outputs(),
+            block: (batch_rows / nb).max(1),
+        }
+    }
+
+    /// Buffers for [`ValueFunction::eval`].
+    pub fn scratch(&self) -> Scratch {
+        let rows = self.block * self.bg.nrows();
+        Scratch {
+            hybrid: vec![0.0; rows * self.bg.ncols()],
+            pred: Array2::zeros((rows, self.k)),
+        }
+    }
+
+    /// Applies g to model outputs (rows × K), in place.
+    pub fn transform(&self, mut out: ArrayViewMut2<f64>) {
+        if let Some(link) = self.link {
+            for mut row in out.rows_mut() {
+                if let Some(r) = row.as_slice_mut() {
+                    link.apply(r);
+                } else {
+                    let mut v = row.to_vec();
+                    link.apply(&mut v);
+                    row.iter_mut().zip(v).for_each(|(d, s)| *d = s);
+                }
+            }
+        }
+    }
+
+    /// v(∅): the weighted mean of g(f(b)) over the background, per output.
+    pub fn empty_value(&self) -> Vec<f64> {
+        let mut pred = self.model.predict_raw(self.bg);
+        self.transform(pred.view_mut());
+        let mut v = vec![0.0; self.k];
+        for (row, w) in pred.rows().into_iter().zip(self.weights) {
+            for (o, p) in v.iter_mut().zip(row) {
+                *o += w * p;
+            }
+        }
+        v
+    }
+
+    /// Writes v(S) for each coalition of `masks` (L × M, 0/1, row-major) into `out` (L × K).
+    pub fn eval(&self, x: &[f64], masks: &[u8], out: &mut [f64], s: &mut Scratch) {
+        let m = self.bg.ncols();
+        let nb = self.bg.nrows();
+        let k = self.k;
+        let total = if m == 0 { 0 } else { masks.len() / m };
+        // Invariant: the background is in standard layout (Background::weighted makes it so).
+        let bg = self
+            .bg
+            .as_slice()
+            .unwrap_or_else(|| unreachable!("background must be contiguous"));
+        let mut start = 0;
+        while start < total {
+            let end = (start + self.block).min(total);
+            let rows = (end - start) * nb;
+            let h = &mut s.hybrid[..rows * m];
+            for (li, mask) in masks[start * m..end * m].chunks_exact(m).enumerate() {
+                for b in 0..nb {
+                    let dst = &mut h[(li * nb + b) * m..(li * nb + b + 1) * m];
+                    let src = &bg[b * m..(b + 1) * m];
+                    for j in 0..m {
+                        dst[j] = if mask[j] != 0 { x[j] } else { src[j] };
+                    }
+                }
+            }
+            // Invariant: h holds exactly rows × m values.
+            let hv = ArrayView2::from_shape((rows, m), &*h)
+                .unwrap_or_else(|_| unreachable!("hybrid buffer shape"));
+            let mut pv = s.pred.slice_mut(s![..rows, ..]);
+            self.model.predict_raw_into(hv, pv.view_mut());
+            self.transform(pv.view_mut());
+            for li in 0..end - start {
+                let o = &mut out[(start + li) * k..(start + li + 1) * k];
+                o.fill(0.0);
+                for (b, w) in self.weights.iter().enumerate() {
+                    let p = pv.row(li * nb + b);
+                    for (d, v) in o.iter_mut().zip(p) {
+                        *d += w * v;
+                    }
+                }
+            }
+            start = end;
+        }
+    }
+}

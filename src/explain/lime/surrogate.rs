@@ -1,0 +1,450 @@
+//! LIME's weighted surrogate regressions, computed from sufficient statistics.
+//!
+//! Every fit LIME makes — the feature selection (forward, lasso path, highest weights), the final
+//! ridge or lasso, its R² — is a weighted least-squares problem on the same samples, so all of
+//! them are computed from one weighted Gram matrix of (z, y): Σw, Σw z, Σw y, Σw z zᵀ, Σw z y,
+//! Σw y². A fit on a feature subset is then an (|F|+1)-sized solve instead of a pass over the
+//! samples. For kernel-width tuning this matters more: when the samples' distances to the
+//! explained row take few distinct values (discretised and categorical features: the distance is
+//! the number of mismatching features), the Gram matrix of any width is Σ_c k_width(d_c) G_c over
+//! per-distance-class matrices G_c built once — each extra width costs O(classes · M²), not a
+//! pass over the samples.
+//!
+//! The intercept is never penalised; ridge and lasso follow scikit-learn's `Ridge` (objective
+//! Σ w (y − b₀ − zβ)² + α‖β‖², weights not normalised, as lime calls it) and `Lasso`
+//! ((1/(2Σw)) Σ w (y − b₀ − zβ)² + α‖β‖₁).
+
+use crate::explain::linalg::solve_spd;
+
+/// Weighted sufficient statistics of K outputs regressed on M features.
+#[derive(Clone, Debug)]
+pub(crate) struct Gram {
+    m: usize,
+    k: usize,
+    sw: f64,
+    sw2: f64,
+    mz: Vec<f64>,
+    my: Vec<f64>,
+    zz: Vec<f64>,
+    zy: Vec<f64>,
+    yy: Vec<f64>,
+}
+
+impl Gram {
+    pub fn zeros(m: usize, k: usize) -> Gram {
+        Gram {
+            m,
+            k,
+            sw: 0.0,
+            sw2: 0.0,
+            mz: vec![0.0; m],
+            my: vec![0.0; k],
+            zz: vec![0.0; m * m],
+            zy: vec![0.0; m * k],
+            yy: vec![0.0; k],
+        }
+    }
+
+    /// Adds one sample with weight w (upper triangle of zz only; see [`Gram::symmetrise`]).
+    pub fn add(&mut self, w: f64, z: &[f64], y: &[f64]) {
+        let (m, k) = (self.m, self.k);
+        self.sw += w;
+        self.sw2 += w * w;
+        for j in 0..m {
+            let wz = w * z[j];
+            if wz == 0.0 {
+                continue;
+            }
+            self.mz[j] += wz;
+            let row = &mut self.zz[j * m..(j + 1) * m];
+            for l in j..m {
+                row[l] += wz * z[l];
+            }
+            for o in 0..k {
+                self.zy[j * k + o] += wz * y[o];
+            }
+        }
+        for o in 0..k {
+            self.my[o] += w * y[o];
+            self.yy[o] += w * y[o] * y[o];
+        }
+    }
+
+    /// Adds c × another Gram of unit-weight samples (a distance class).
+    pub fn add_scaled(&mut self, other: &Gram, c: f64) {
+        self.sw += c * other.sw;
+        self.sw2 += c * c * other.sw2;
+        let pairs = [
+            (&mut self.mz, &other.mz),
+            (&mut self.my, &other.my),
+            (&mut self.zz, &other.zz),
+            (&mut self.zy, &other.zy),
+            (&mut self.yy, &other.yy),
+        ];
+        for (dst, src) in pairs {
+            dst.iter_mut().zip(src).for_each(|(d, s)| *d += c * s);
+        }
+    }
+
+    /// Copies the upper triangle of zz to the lower.
+    pub fn symmetrise(&mut self) {
+        let m = self.m;
+        for j in 0..m {
+            for l in 0..j {
+                self.zz[j * m + l] = self.zz[l * m + j];
+            }
+        }
+    }
+
+    /// Kish effective sample size (Σw)² / Σw².
+    pub fn ess(&self) -> f64 {
+        if self.sw2 > 0.0 {
+            self.sw * self.sw / self.sw2
+        } else {
+            0.0
+        }
+    }
+
+    /// Centred statistics of output o: (C = Cov_w(z)·Σw, c = Cov_w(z, y)·Σw, TSS, means).
+    fn centred(&self, o: usize) -> Centred {
+        let (m, k) = (self.m, self.k);
+        let sw = self.sw.max(f64::MIN_POSITIVE);
+        let mut c = vec![0.0; m * m];
+        for j in 0..m {
+            for l in 0..m {
+                c[j * m + l] = self.zz[j * m + l] - self.mz[j] * self.mz[l] / sw;
+            }
+        }
+        let cy = (0..m)
+            .map(|j| self.zy[j * k + o] - self.mz[j] * self.my[o] / sw)
+            .collect();
+        Centred {
+            m,
+            c,
+            cy,
+            tss: (self.yy[o] - self.my[o] * self.my[o] / sw).max(0.0),
+            mean_z: self.mz.iter().map(|v| v / sw).collect(),
+            mean_y: self.my[o] / sw,
+            sw,
+            ess: self.ess(),
+        }
+    }
+}
+
+struct Centred {
+    m: usize,
+    c: Vec<f64>,
+    cy: Vec<f64>,
+    tss: f64,
+    mean_z: Vec<f64>,
+    mean_y: f64,
+    sw: f64,
+    ess: f64,
+}
+
+impl Centred {
+    fn sub(&self, f: &[usize]) -> (Vec<f64>, Vec<f64>) {
+        let p = f.len();
+        let mut a = vec![0.0; p * p];
+        for (r, &j) in f.iter().enumerate() {
+            for (s, &l) in f.iter().enumerate() {
+                a[r * p + s] = self.c[j * self.m + l];
+            }
+        }
+        (a, f.iter().map(|&j| self.cy[j]).collect())
+    }
+
+    /// Ridge on features f: coefficients (α > 0, or a tiny jitter for α = 0).
+    fn ridge(&self, f: &[usize], alpha: f64) -> Vec<f64> {
+        let p = f.len();
+        if p == 0 {
+            return Vec::new();
+        }
+        let (mut a, b) = self.sub(f);
+        let scale = (0..p).map(|r| a[r * p + r]).fold(0.0, f64::max).max(1e-300);
+        let reg = if alpha > 0.0 { alpha } else { 1e-10 * scale };
+        for r in 0..p {
+            a[r * p + r] += reg;
+        }
+        solve_spd(&mut a, p, b).unwrap_or_else(|| vec![0.0; p])
+    }
+
+    /// Lasso on features f by coordinate descent, warm-started from `beta`.
+    fn lasso(&self, f: &[usize], alpha: f64, beta: &mut [f64]) {
+        let p = f.len();
+        let (a, b) = self.sub(f);
+        let sw = self.sw;
+        for _ in 0..1000 {
+            let mut delta = 0.0f64;
+            for r in 0..p {
+                let arr = a[r * p + r] / sw;
+                if arr <= 0.0 {
+                    beta[r] = 0.0;
+                    continue;
+                }
+                let mut g = b[r] / sw;
+                for s in 0..p {
+                    if s != r {
+                        g -= a[r * p + s] / sw * beta[s];
+                    }
+                }
+                let new = soft(g, alpha) / arr;
+                delta = delta.max((new - beta[r]).abs() * arr.sqrt());
+                beta[r] = new;
+            }
+            if delta < 1e-10 * (self.tss / sw).sqrt().max(1e-300) {
+                break;
+            }
+        }
+    }
+
+    /// Weighted residual sum of squares of coefficients `beta` on features f.
+    fn rss(&self, f: &[usize], beta: &[f64]) -> f64 {
+        let (a, b) = self.sub(f);
+        let p = f.len();
+        let mut quad = 0.0;
+        for r in 0..p {
+            for s in 0..p {
+                quad += beta[r] * a[r * p + s] * beta[s];
+            }
+        }
+        let lin: f64 = beta.iter().zip(&b).map(|(x, y)| x * y).sum();
+        (self.tss - 2.0 * lin + quad).max(0.0)
+    }
+
+    fn r2(&self, rss: f64) -> f64 {
+        r2(rss, self.tss)
+    }
+}
+
+/// scikit-learn's R² convention for a constant target: 1 when fitted perfectly, else 0.
+pub(crate) fn r2(rss: f64, tss: f64) -> f64 {
+    if tss > 1e-300 {
+        1.0 - rss / tss
+    } else if rss <= 1e-300 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+fn soft(x: f64, t: f64) -> f64 {
+    if x > t {
+        x - t
+    } else if x < -t {
+        x + t
+    } else {
+        0.0
+    }
+}
+
+/// How LIME chooses the features of the surrogate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FeatureSelection {
+    /// Forward selection when at most 6 features are wanted, else highest weights (lime).
+    Auto,
+    /// Greedy forward selection by weighted R² of an unpenalised fit.
+    Forward,
+    /// The least-penalised point of the lasso path with at most K features.
+    LassoPath,
+    /// The K largest |coefficient × z₀| of a ridge (α = 0.01) on all features.
+    HighestWeights,
+    /// All features.
+    None,
+}
+
+/// The surrogate regression.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Surrogate {
+    /// Weighted ridge with this α (lime: `Ridge(alpha=1)`).
+    Ridge(f64),
+    /// Weighted lasso with this α.
+    Lasso(f64),
+}
+
+/// A fitted surrogate for one output.
+#[derive(Clone, Debug)]
+pub(crate) struct Fit {
+    /// Selected features, ascending.
+    pub features: Vec<usize>,
+    /// Their coefficients.
+    pub coef: Vec<f64>,
+    /// Approximate standard errors of the coefficients (see [`fit`]).
+    pub se: Vec<f64>,
+    pub intercept: f64,
+    /// Weighted R² on the fitting samples.
+    pub r2: f64,
+}
+
+impl Fit {
+    /// Surrogate prediction at interpretable point z.
+    pub fn predict(&self, z: &[f64]) -> f64 {
+        self.intercept
+            + self
+                .features
+                .iter()
+                .zip(&self.coef)
+                .map(|(&j, b)| b * z[j])
+                .sum::<f64>()
+    }
+}
+
+/// Selects features and fits the surrogate of output o.
+///
+/// Standard errors (used only for the coefficient stability index) are the weighted
+/// least-squares sandwich σ̂² A⁻¹ C A⁻¹ with A = C + αI and σ̂² = RSS / (ESS − p − 1), ESS the
+/// Kish effective sample size: approximate, and conditional on the selection and the width.
+pub(crate) fn fit(
+    g: &Gram,
+    o: usize,
+    z0: &[f64],
+    selection: FeatureSelection,
+    k: usize,
+    surrogate: Surrogate,
+) -> Fit {
+    let c = g.centred(o);
+    let m = c.m;
+    let k = k.min(m);
+    let all: Vec<usize> = (0..m).collect();
+    let selection = match selection {
+        FeatureSelection::Auto if k <= 6 => FeatureSelection::Forward,
+        FeatureSelection::Auto => FeatureSelection::HighestWeights,
+        s => s,
+    };
+    let mut features = match selection {
+        _ if k >= m => all.clone(),
+        FeatureSelection::None => all.clone(),
+        FeatureSelection::HighestWeights => {
+            let beta = c.ridge(&all, 0.01);
+            let mut order: Vec<usize> = all.clone();
+            order.sort_by(|&a, &b| {
+                (beta[b] * z0[b])
+                    .abs()
+                    .total_cmp(&(beta[a] * z0[a]).abs())
+                    .then(a.cmp(&b))
+            });
+            order.truncate(k);
+            order
+        }
+        FeatureSelection::Forward => {
+            let mut chosen: Vec<usize> = Vec::new();
+            for _ in 0..k {
+                let mut best: Option<(f64, usize)> = None;
+                for j in (0..m).filter(|j| !chosen.contains(j)) {
+                    let mut f = chosen.clone();
+                    f.push(j);
+                    let beta = c.ridge(&f, 0.0);
+                    let score = c.r2(c.rss(&f, &beta));
+                    if best.map_or(true, |(s, _)| score > s) {
+                        best = Some((score, j));
+                    }
+                }
+                match best {
+                    Some((_, j)) => chosen.push(j),
+                    None => break,
+                }
+            }
+            chosen
+        }
+        FeatureSelection::LassoPath => lasso_path_select(&c, k),
+        FeatureSelection::Auto => unreachable!("resolved above"),
+    };
+    features.sort_unstable();
+    let mut coef = match surrogate {
+        Surrogate::Ridge(alpha) => c.ridge(&features, alpha),
+        Surrogate::Lasso(alpha) => {
+            let mut beta = vec![0.0; features.len()];
+            c.lasso(&features, alpha, &mut beta);
+            beta
+        }
+    };
+    coef.iter_mut().for_each(|b| {
+        if !b.is_finite() {
+            *b = 0.0
+        }
+    });
+    let rss = c.rss(&features, &coef);
+    let intercept = c.mean_y
+        - features
+            .iter()
+            .zip(&coef)
+            .map(|(&j, b)| b * c.mean_z[j])
+            .sum::<f64>();
+    let se = coefficient_se(&c, &features, surrogate, rss);
+    Fit {
+        r2: c.r2(rss),
+        features,
+        coef,
+        se,
+        intercept,
+    }
+}
+
+fn coefficient_se(c: &Centred, f: &[usize], surrogate: Surrogate, rss: f64) -> Vec<f64> {
+    let p = f.len();
+    if p == 0 {
+        return Vec::new();
+    }
+    let dof = c.ess - p as f64 - 1.0;
+    if !(dof > 0.0) {
+        return vec![f64::NAN; p];
+    }
+    let sigma2 = rss / dof;
+    let (cf, _) = c.sub(f);
+    let alpha = match surrogate {
+        Surrogate::Ridge(a) => a,
+        Surrogate::Lasso(_) => 0.0,
+    };
+    // A⁻¹ column by column, then diag(A⁻¹ C A⁻¹).
+    let mut a = cf.clone();
+    let scale = (0..p).map(|r| a[r * p + r]).fold(0.0, f64::max).max(1e-300);
+    for r in 0..p {
+        a[r * p + r] += if alpha > 0.0 { alpha } else { 1e-10 * scale };
+    }
+    let mut inv = vec![0.0; p * p];
+    for r in 0..p {
+        let mut e = vec![0.0; p];
+        e[r] = 1.0;
+        match solve_spd(&mut a.clone(), p, e) {
+            Some(col) => (0..p).for_each(|s| inv[s * p + r] = col[s]),
+            None => return vec![f64::NAN; p],
+        }
+    }
+    (0..p)
+        .map(|r| {
+            let mut v = 0.0;
+            for s in 0..p {
+                for t in 0..p {
+                    v += inv[r * p + s] * cf[s * p + t] * inv[t * p + r];
+                }
+            }
+            (sigma2 * v).max(0.0).sqrt()
+        })
+        .collect()
+}
+
+/// lime's `lasso_path` selection: along a decreasing penalty, the least penalised point with at
+/// most k non-zero coefficients. lime traces the path with LARS; we use coordinate descent on a
+/// 100-point geometric grid from λ_max to λ_max/1000 with warm starts (the same path, sampled).
+fn lasso_path_select(c: &Centred, k: usize) -> Vec<usize> {
+    let m = c.m;
+    let all: Vec<usize> = (0..m).collect();
+    let lambda_max = c.cy.iter().fold(0.0f64, |a, v| a.max(v.abs())) / c.sw;
+    let mut beta = vec![0.0; m];
+    let mut chosen: Vec<usize> = Vec::new();
+    if !(lambda_max > 0.0) {
+        return chosen;
+    }
+    for step in 0..100 {
+        let lambda = lambda_max * 1e-3f64.powf(step as f64 / 99.0);
+        c.lasso(&all, lambda, &mut beta);
+        let nz: Vec<usize> = (0..m).filter(|&j| beta[j] != 0.0).collect();
+        if nz.len() > k {
+            break;
+        }
+        chosen = nz;
+    }
+    chosen
+}
