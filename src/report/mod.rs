@@ -1,0 +1,3 @@
+//! Reason codes and the self-contained audit report.
+
+pub mod reasons;
