@@ -314,7 +314,7 @@ pub(crate) fn color_bar(
 }
 
 /// The width [`color_bar`] needs, including margins.
-pub(crate) const COLOR_BAR_WIDTH: f64 = 12.0 + 6.0 + 15.0 + 8.0;
+pub(crate) const COLOR_BAR_WIDTH: f64 = 12.0 + 6.0 + theme::LABEL + 8.0;
 
 #[cfg(test)]
 mod tests {

@@ -110,7 +110,7 @@ pub fn bar(e: &Explanation, opts: &BarOptions) -> Result<Canvas> {
     }
 
     let width = opts.common.width.unwrap_or(theme::WIDTH).max(400) as f64;
-    let row_h = 26.0;
+    let row_h = 28.0;
     let name_w = bars
         .iter()
         .map(|b| text_width(&b.0, theme::NAME, false))

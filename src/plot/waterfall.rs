@@ -148,19 +148,25 @@ pub fn waterfall(e: &Explanation, opts: &WaterfallOptions) -> Result<Canvas> {
     // f(x) marker at the top, base value marker at the bottom.
     let xf = scale.map(fx);
     c.line(vec![(xf, y_top - 6.0), (xf, y_top + 2.0)], color::AXIS, 1);
-    c.text(
-        xf,
-        y_top - 16.0,
-        format!("f(x) = {}{}", axis::format_value(fx), prob(fx)),
-        TextSpec::new(theme::VALUE).bold().middle(),
-    );
+
     let xb = scale.map(base);
     c.line(vec![(xb, y_bottom - 8.0), (xb, y_bottom)], color::AXIS, 1);
+    // Centred under the base value, but kept inside the figure.
+    let base_text = format!("base value = {}{}", axis::format_value(base), prob(base));
+    let half = text_width(&base_text, theme::VALUE, false) / 2.0;
     c.text(
-        xb,
+        xb.clamp(theme::MARGIN + half, width - theme::MARGIN - half),
         y_bottom + 44.0 + theme::LABEL,
-        format!("base value = {}{}", axis::format_value(base), prob(base)),
+        base_text,
         TextSpec::new(theme::VALUE).color(color::MUTED).middle(),
+    );
+    let f_text = format!("f(x) = {}{}", axis::format_value(fx), prob(fx));
+    let half_f = text_width(&f_text, theme::VALUE, true) / 2.0;
+    c.text(
+        xf.clamp(theme::MARGIN + half_f, width - theme::MARGIN - half_f),
+        y_top - 16.0,
+        f_text,
+        TextSpec::new(theme::VALUE).bold().middle(),
     );
 
     for (i, (label, v, rest)) in lines.iter().enumerate() {
