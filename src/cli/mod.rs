@@ -5,7 +5,10 @@
 //! 0 success, 1 failure, 2 usage or input error (bad file, bad flag, bad data).
 
 mod explain;
+mod plot;
 mod predict;
+mod reasons;
+mod report;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +26,10 @@ Examples:
   glassbox predict --model model.json --data data/german_credit.csv --out pred.csv
   glassbox explain --model model.json --data data/german_credit.csv --method tree-shap --out shap.csv
   glassbox explain --model xgb_model.json --data rows.csv --method tree-shap-interventional --background bg.csv --out shap.csv
+  glassbox plot summary --explanation shap.csv --model model.json --data data/german_credit.csv --out summary.svg
+  glassbox plot waterfall --explanation shap.csv --data data/german_credit.csv --row 3 --out row3.png
+  glassbox reasons --explanation shap.csv --model model.json --data data/german_credit.csv --out reasons.csv
+  glassbox report --model model.json --data data/german_credit.csv --out report/
 
 Exit codes: 0 success, 1 failure, 2 usage or input error.";
 
@@ -48,6 +55,12 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Explain a model's predictions row by row.
     Explain(explain::ExplainArgs),
+    /// Plot an explanation: summary, bar, dependence or waterfall, to SVG or PNG.
+    Plot(plot::PlotArgs),
+    /// Reason codes: the features pushing each row's score towards the adverse outcome.
+    Reasons(reasons::ReasonsArgs),
+    /// Write a self-contained HTML audit report with its tables as CSV.
+    Report(report::ReportArgs),
 }
 
 /// Shared context of a run.
@@ -134,6 +147,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(a) => train::run(&ctx, a),
         Command::Predict(a) => predict::run(&ctx, a),
         Command::Explain(a) => explain::run(&ctx, a),
+        Command::Plot(a) => plot::run(&ctx, a),
+        Command::Reasons(a) => reasons::run(&ctx, a),
+        Command::Report(a) => report::run(&ctx, a),
     }
 }
 
