@@ -36,6 +36,8 @@ pub mod data;
 pub mod explain;
 pub mod model;
 pub mod output;
+pub mod plot;
+pub mod report;
 
 /// The commonly used types, for `use glassbox::prelude::*`.
 pub mod prelude {

@@ -6,7 +6,10 @@
 
 mod explain;
 mod explain_sampling;
+mod plot;
 mod predict;
+mod reasons;
+mod report;
 mod split;
 mod summary;
 mod train;
@@ -29,6 +32,10 @@ Examples:
   glassbox explain --model xgb_model.json --data rows.csv --method tree-shap-interventional --background bg.csv --out shap.csv
   glassbox train --data data/german_credit.csv --target bad_credit --model glm --family binomial --out glm.json
   glassbox summary --model glm.json --out coef.csv
+  glassbox plot summary --explanation shap.csv --model model.json --data data/german_credit.csv --out summary.svg
+  glassbox plot waterfall --explanation shap.csv --data data/german_credit.csv --row 3 --out row3.png
+  glassbox reasons --explanation shap.csv --model model.json --data data/german_credit.csv --out reasons.csv
+  glassbox report --model model.json --data data/german_credit.csv --out report/
 
 Exit codes: 0 success, 1 failure, 2 usage or input error.";
 
@@ -58,6 +65,12 @@ enum Command {
     Split(split::SplitArgs),
     /// Print a GLM's coefficient table and fit statistics (statsmodels-style).
     Summary(summary::SummaryArgs),
+    /// Plot an explanation: summary, bar, dependence or waterfall, to SVG or PNG.
+    Plot(plot::PlotArgs),
+    /// Reason codes: the features pushing each row's score towards the adverse outcome.
+    Reasons(reasons::ReasonsArgs),
+    /// Write a self-contained HTML audit report with its tables as CSV.
+    Report(report::ReportArgs),
 }
 
 /// Shared context of a run.
@@ -148,6 +161,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Explain(a) => explain::run(&ctx, a),
         Command::Split(a) => split::run(&ctx, a),
         Command::Summary(a) => summary::run(&ctx, a),
+        Command::Plot(a) => plot::run(&ctx, a),
+        Command::Reasons(a) => reasons::run(&ctx, a),
+        Command::Report(a) => report::run(&ctx, a),
     }
 }
 
