@@ -33,6 +33,12 @@ pub fn write_atomic(
     writer.flush()?;
     writer.get_ref().sync_all()?;
     drop(writer);
+    // Temp files are created private (0600); the result is an ordinary output file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
