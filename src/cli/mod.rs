@@ -6,6 +6,7 @@
 
 mod explain;
 mod explain_sampling;
+mod interactions;
 mod plot;
 mod predict;
 mod reasons;
@@ -61,6 +62,8 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Explain a model's predictions row by row.
     Explain(explain::ExplainArgs),
+    /// Exact SHAP interaction values of a tree ensemble (top pairs or chosen features).
+    Interactions(interactions::InteractionsArgs),
     /// Split a table into seeded train and test parts.
     Split(split::SplitArgs),
     /// Print a GLM's coefficient table and fit statistics (statsmodels-style).
@@ -160,6 +163,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Predict(a) => predict::run(&ctx, a),
         Command::Explain(a) => explain::run(&ctx, a),
         Command::Split(a) => split::run(&ctx, a),
+        Command::Interactions(a) => interactions::run(&ctx, a),
         Command::Summary(a) => summary::run(&ctx, a),
         Command::Plot(a) => plot::run(&ctx, a),
         Command::Reasons(a) => reasons::run(&ctx, a),
