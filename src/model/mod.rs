@@ -12,6 +12,7 @@
 mod error;
 pub mod file;
 pub mod forest;
+pub mod gam;
 pub mod gbdt;
 pub mod glm;
 pub mod import;
