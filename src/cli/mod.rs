@@ -8,12 +8,14 @@ mod explain;
 mod explain_sampling;
 mod interactions;
 mod plot;
+mod plot_shape;
 mod predict;
 mod reasons;
 mod report;
 mod split;
 mod summary;
 mod train;
+mod train_gam;
 mod train_glm;
 
 use clap::{Parser, Subcommand};

@@ -23,6 +23,8 @@ pub enum PlotKind {
     Dependence,
     /// One row (--row) from the base value to the model output.
     Waterfall,
+    /// Shape functions of a GAM (--model), one SVG per term in the directory --out; --data adds a rug.
+    Shape,
 }
 
 /// Where the explanation comes from: a table written by `glassbox explain`, or a model to explain.
@@ -265,6 +267,9 @@ pub struct PlotArgs {
 }
 
 pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
+    if let PlotKind::Shape = args.kind {
+        return super::plot_shape::run(ctx, &args);
+    }
     plot::Format::from_path(&args.out).map_err(plot_error)?;
     let (e, _model) = load_explanation(&args.source)?;
     let common = PlotOptions {
@@ -319,6 +324,7 @@ pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
                 },
             )
         }
+        PlotKind::Shape => unreachable!("handled above"),
         PlotKind::Waterfall => {
             let row = args
                 .row

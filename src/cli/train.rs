@@ -21,6 +21,9 @@ pub enum ModelKind {
     Forest,
     /// Generalised linear model (IRLS; see --family, --link, --l1/--l2/--cv).
     Glm,
+    /// Generalised additive model (P-spline smooths, REML smoothing; see --n-splines, --lam,
+    /// --monotone, --interactions and --family/--link).
+    Gam,
 }
 
 /// The task, when not inferred from the target.
@@ -71,6 +74,8 @@ pub struct TrainArgs {
     pub hyper: Box<HyperArgs>,
     #[command(flatten)]
     pub glm: super::train_glm::GlmArgs,
+    #[command(flatten)]
+    pub gam: super::train_gam::GamArgs,
 }
 
 /// Model settings. Unset flags keep the library's defaults (`GbdtParams::default()`,
@@ -243,7 +248,15 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
         }),
         ..SchemaOptions::default()
     };
-    let is_glm = matches!(args.model, ModelKind::Glm);
+    let is_gam = matches!(args.model, ModelKind::Gam);
+    if !is_gam && args.gam.any() {
+        return Err(UsageError(
+            "GAM flags (--n-splines, --lam, --monotone, ...) need --model gam".into(),
+        )
+        .into());
+    }
+    // A GAM takes the GLM's family and link flags.
+    let is_glm = matches!(args.model, ModelKind::Glm | ModelKind::Gam);
     if !is_glm && args.glm.any() {
         return Err(
             UsageError("GLM flags (--family, --link, --l1, ...) need --model glm".into()).into(),
@@ -251,7 +264,7 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
     }
     if is_glm && args.hyper.any() {
         return Err(UsageError(
-            "tree flags (--trees, --learning-rate, --max-depth, ...) apply to --model gbdt|forest, not glm"
+            "tree flags (--trees, --learning-rate, --max-depth, ...) apply to --model gbdt|forest, not glm or gam"
                 .into(),
         )
         .into());
@@ -292,6 +305,15 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
                 r.train_loss
             );
             (m, summary)
+        }
+        ModelKind::Gam => {
+            let model = super::train_gam::train(ctx, &args.glm, &args.gam, &ds)?;
+            model.save(&args.out)?;
+            super::status(
+                ctx,
+                format!("fit {:.3} s; saved {}", start.elapsed().as_secs_f64(), args.out.display()),
+            );
+            return Ok(());
         }
         ModelKind::Glm => {
             let model = super::train_glm::train(ctx, &args.glm, &args.data, &ds, args.seed)?;

@@ -38,6 +38,8 @@ pub enum AnyModel {
     TreeEnsemble(TreeEnsemble),
     /// A generalised linear model.
     Glm(super::glm::Glm),
+    /// A generalised additive model.
+    Gam(super::gam::Gam),
 }
 
 #[derive(Serialize)]
@@ -64,6 +66,15 @@ impl AnyModel {
         match self {
             AnyModel::TreeEnsemble(m) => m,
             AnyModel::Glm(m) => m,
+            AnyModel::Gam(m) => m,
+        }
+    }
+
+    /// The GAM, when this is one.
+    pub fn as_gam(&self) -> Option<&super::gam::Gam> {
+        match self {
+            AnyModel::Gam(m) => Some(m),
+            _ => None,
         }
     }
 
@@ -79,7 +90,7 @@ impl AnyModel {
     pub fn as_trees(&self) -> Option<&TreeEnsemble> {
         match self {
             AnyModel::TreeEnsemble(m) => Some(m),
-            AnyModel::Glm(_) => None,
+            AnyModel::Glm(_) | AnyModel::Gam(_) => None,
         }
     }
 
@@ -93,6 +104,7 @@ impl AnyModel {
                 super::EnsembleSource::LightGbm { .. } => "LightGBM (imported)",
             },
             AnyModel::Glm(_) => "GLM (glassbox)",
+            AnyModel::Gam(_) => "GAM (glassbox)",
         }
     }
 
@@ -194,6 +206,10 @@ fn load_glassbox(path: &Path, value: serde_json::Value) -> Result<AnyModel> {
             message,
         })?,
         AnyModel::Glm(m) => m.validate().map_err(|message| ModelError::Corrupt {
+            path: path.into(),
+            message,
+        })?,
+        AnyModel::Gam(m) => m.validate().map_err(|message| ModelError::Corrupt {
             path: path.into(),
             message,
         })?,
