@@ -12,6 +12,7 @@ mod predict;
 mod reasons;
 mod report;
 mod split;
+mod stream;
 mod summary;
 mod train;
 mod train_glm;

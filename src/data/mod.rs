@@ -9,12 +9,14 @@
 //! GAMs, NAMs) impute at fit time and record the imputation in the model file, so the same fill is
 //! applied at predict time.
 
+mod chunks;
 mod dataset;
 mod error;
 mod read;
 mod schema;
 mod split;
 
+pub use chunks::{DatasetChunks, TableChunks};
 pub use dataset::Dataset;
 pub use error::{DataError, Result};
 pub use read::read_table;
