@@ -1,10 +1,14 @@
 //! Tree SHAP kernels on random ensembles of a few depths (fixed seed): path-dependent,
-//! interventional (raw), interactions. Ids carry the parameters:
+//! interventional in raw space (automatic choice, and each of its two exact kernels forced:
+//! per-pair walks and leaf tables), interventional in probability space (exact enumeration),
+//! interactions (full tensor and top pairs). Ids carry the parameters:
 //! `<kernel>/d<depth>_t<trees>_m<features>_n<rows>[_bg<background rows>]`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use glassbox::data::FeatureSchema;
-use glassbox::explain::tree_shap::{InteractionShap, InterventionalTreeShap, TreeShap};
+use glassbox::explain::tree_shap::{
+    InteractionShap, InterventionalAlgorithm, InterventionalTreeShap, TreeShap,
+};
 use glassbox::explain::OutputSpace;
 use glassbox::model::{EnsembleSource, Link, Node, Tree, TreeEnsemble};
 use ndarray::Array2;
@@ -86,11 +90,56 @@ fn bench(c: &mut Criterion) {
             BenchmarkId::new("interventional", format!("d{depth}_t{t}_m{m}_n200_bg50")),
             |b| b.iter(|| iv.values(xs.view(), OutputSpace::Raw).unwrap()),
         );
+        for (name, algorithm) in [
+            ("interventional_per_pair", InterventionalAlgorithm::PerPair),
+            ("interventional_leaf_tables", InterventionalAlgorithm::LeafTables),
+        ] {
+            // A fresh explainer per iteration: leaf tables are built on the first call, and that
+            // build is part of the kernel's cost.
+            g.bench_function(
+                BenchmarkId::new(name, format!("d{depth}_t{t}_m{m}_n200_bg50")),
+                |b| {
+                    b.iter(|| {
+                        InterventionalTreeShap::new(&ens, bg.view())
+                            .unwrap()
+                            .with_algorithm(algorithm)
+                            .values(xs.view(), OutputSpace::Raw)
+                            .unwrap()
+                    })
+                },
+            );
+        }
+        if depth <= 6 {
+            // Exponential in the players per pair: explained and background rows all near one
+            // point keep every pair within the default cap.
+            let center = rows(1, m, 5);
+            let near = |seed: u64| {
+                let noise = rows(20, m, seed);
+                Array2::from_shape_fn((20, m), |(i, j)| {
+                    let c = center[[0, j]];
+                    if c.is_nan() || noise[[i, j]].is_nan() {
+                        c
+                    } else {
+                        c + 0.03 * noise[[i, j]]
+                    }
+                })
+            };
+            let (xp, bgp) = (near(6), near(7));
+            let ivp = InterventionalTreeShap::new(&ens, bgp.view()).unwrap();
+            g.bench_function(
+                BenchmarkId::new("interventional_probability", format!("d{depth}_t{t}_m{m}_n20_bg20")),
+                |b| b.iter(|| ivp.values(xp.view(), OutputSpace::Probability).unwrap()),
+            );
+        }
         let ix = InteractionShap::new(&ens).unwrap();
         let xi = rows(100, m, 4);
         g.bench_function(
             BenchmarkId::new("interactions_full", format!("d{depth}_t{t}_m{m}_n100")),
             |b| b.iter(|| ix.full(xi.view()).unwrap()),
+        );
+        g.bench_function(
+            BenchmarkId::new("interactions_top5", format!("d{depth}_t{t}_m{m}_n100")),
+            |b| b.iter(|| ix.top_pairs(xi.view(), 5).unwrap()),
         );
     }
     g.finish();

@@ -71,46 +71,142 @@ pub fn write_numeric_table(
     headers: &[String],
     columns: &[Vec<f64>],
 ) -> std::io::Result<()> {
-    let n = columns.first().map_or(0, Vec::len);
-    if headers.len() != columns.len() || columns.iter().any(|c| c.len() != n) {
-        return Err(std::io::Error::other(
-            "table columns have different lengths",
-        ));
-    }
-    let is_parquet = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if is_parquet {
-        let cols: Vec<Column> = headers
-            .iter()
-            .zip(columns)
-            .map(|(h, c)| Column::new(h.as_str().into(), c.as_slice()))
-            .collect();
-        let mut df = DataFrame::new(cols).map_err(std::io::Error::other)?;
-        return write_atomic(path, |w| {
-            ParquetWriter::new(w)
-                .finish(&mut df)
-                .map(|_| ())
-                .map_err(std::io::Error::other)
-        });
-    }
     write_atomic(path, |w| {
-        let header: Vec<String> = headers.iter().map(|h| csv_field(h)).collect();
-        writeln!(w, "{}", header.join(","))?;
-        let mut line = String::new();
-        for i in 0..n {
-            line.clear();
-            for (j, c) in columns.iter().enumerate() {
-                if j > 0 {
-                    line.push(',');
-                }
-                line.push_str(&csv_number(c[i]));
-            }
-            writeln!(w, "{line}")?;
-        }
-        Ok(())
+        let mut table = NumericTableWriter::new(w, is_parquet(path));
+        table.write_chunk(headers, columns)?;
+        table.finish()
     })
+}
+
+/// True when `path` ends in `.parquet` (case-insensitive): the output format rule of every command.
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
+/// A numeric table written chunk by chunk — CSV lines, or one Parquet row group per chunk — so a
+/// command that streams its results never holds the whole table. Every chunk must have the same
+/// headers; the CSV header line is written with the first chunk.
+///
+/// # Example
+/// ```
+/// use glassbox::output::NumericTableWriter;
+/// let mut buf = Vec::new();
+/// let mut table = NumericTableWriter::new(&mut buf, false);
+/// let headers = ["a".to_string(), "b".to_string()];
+/// table.write_chunk(&headers, &[vec![1.0], vec![0.5]])?;
+/// table.write_chunk(&headers, &[vec![2.0], vec![f64::NAN]])?;
+/// table.finish()?;
+/// assert_eq!(String::from_utf8(buf).unwrap(), "a,b\n1,0.5\n2,\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct NumericTableWriter<W: Write> {
+    inner: TableInner<W>,
+}
+
+enum TableInner<W: Write> {
+    Csv {
+        w: W,
+        header_written: bool,
+        line: String,
+    },
+    Parquet {
+        w: Option<W>,
+        batched: Option<polars::io::parquet::write::BatchedWriter<W>>,
+    },
+}
+
+impl<W: Write> NumericTableWriter<W> {
+    /// A writer of CSV, or of Parquet when `parquet` is true, into `w`.
+    pub fn new(w: W, parquet: bool) -> Self {
+        let inner = if parquet {
+            TableInner::Parquet {
+                w: Some(w),
+                batched: None,
+            }
+        } else {
+            TableInner::Csv {
+                w,
+                header_written: false,
+                line: String::new(),
+            }
+        };
+        NumericTableWriter { inner }
+    }
+
+    /// Appends rows given as columns.
+    ///
+    /// # Errors
+    /// I/O errors, or columns of different lengths.
+    pub fn write_chunk(&mut self, headers: &[String], columns: &[Vec<f64>]) -> std::io::Result<()> {
+        let n = columns.first().map_or(0, Vec::len);
+        if headers.len() != columns.len() || columns.iter().any(|c| c.len() != n) {
+            return Err(std::io::Error::other(
+                "table columns have different lengths",
+            ));
+        }
+        match &mut self.inner {
+            TableInner::Csv {
+                w,
+                header_written,
+                line,
+            } => {
+                if !*header_written {
+                    let header: Vec<String> = headers.iter().map(|h| csv_field(h)).collect();
+                    writeln!(w, "{}", header.join(","))?;
+                    *header_written = true;
+                }
+                for i in 0..n {
+                    line.clear();
+                    for (j, c) in columns.iter().enumerate() {
+                        if j > 0 {
+                            line.push(',');
+                        }
+                        line.push_str(&csv_number(c[i]));
+                    }
+                    writeln!(w, "{line}")?;
+                }
+                Ok(())
+            }
+            TableInner::Parquet { w, batched } => {
+                let cols: Vec<Column> = headers
+                    .iter()
+                    .zip(columns)
+                    .map(|(h, c)| Column::new(h.as_str().into(), c.as_slice()))
+                    .collect();
+                let df = DataFrame::new(cols).map_err(std::io::Error::other)?;
+                if batched.is_none() {
+                    let Some(w) = w.take() else {
+                        return Err(std::io::Error::other("parquet writer already finished"));
+                    };
+                    *batched = Some(
+                        ParquetWriter::new(w)
+                            .batched(df.schema())
+                            .map_err(std::io::Error::other)?,
+                    );
+                }
+                match batched {
+                    Some(b) => b.write_batch(&df).map_err(std::io::Error::other),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Ends the table (the Parquet footer).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn finish(self) -> std::io::Result<()> {
+        match self.inner {
+            TableInner::Csv { mut w, .. } => w.flush(),
+            TableInner::Parquet { batched, .. } => match batched {
+                Some(b) => b.finish().map(|_| ()).map_err(std::io::Error::other),
+                None => Err(std::io::Error::other("an empty parquet table has no columns")),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,173 +1,315 @@
 #!/usr/bin/env python3
-"""Peer comparison: glassbox against the tools users would otherwise pick, on the same model, rows and
-thread count, in one run.
+"""Peer comparison harness: glassbox against the tools users would otherwise pick, on the same model,
+rows and thread count, in one run.
 
-Each comparison runs every tool `--repeat` times, alternating tools so machine drift hits all of them,
-and reports the median time, the ratio to glassbox, and the max / mean absolute difference of the
-values where the tools compute the same thing. Output: a Markdown table on stdout and a JSON file.
+Reproduce the whole table on a fresh machine:
 
-Usage (after `bash bench/peers/setup.sh`):
-    bench/peers/.venv/bin/python bench/peers/run.py [--only treeshap,gbdt] [--threads 2] [--repeat 3]
+    bash bench/peers/setup.sh && bench/peers/.venv/bin/python bench/peers/run.py
 
-glassbox is timed as a whole CLI run (reading the CSV, computing, writing the CSV), which is stricter
-than the in-process timing of the Python tools; its own compute time is reported too (`--timings`).
+Usage:
+    run.py [--sections a,b] [--repeat N] [--threads T] [--quick] [--out DIR]
+
+Writes a Markdown table to stdout and, atomically, `bench/peers/results.json` and
+`bench/peers/results.md` (rows of sections not run this time are kept from the previous file).
+
+Section interface (what every `bench/peers/sec_<name>.py` implements)
+--------------------------------------------------------------------
+A section is a module `sec_<name>.py` in this folder (found automatically; `--sections <name>` picks
+it) exposing
+
+    def run(ctx) -> list[dict]
+
+Each dict is one comparison row with exactly these keys:
+
+    section        str    the section name (`<name>` of `sec_<name>.py`)
+    case           str    what was computed: model, sizes, threads ("depth 8, 300 trees, 5000 rows")
+    tool           str    the glassbox command or mode compared ("explain --method tree-shap")
+    peer           str    the peer tool and mode ("xgboost pred_contribs")
+    glassbox_s     float  median seconds of glassbox over ctx.repeat runs (None if not timed)
+    peer_s         float  median seconds of the peer over the same runs (None if not timed)
+    ratio          float  peer_s / glassbox_s: > 1 means glassbox is faster (None if not timed)
+    max_abs_diff   float  max |glassbox − peer| over the compared values (None if not compared)
+    mean_abs_diff  float  mean |glassbox − peer| (None if not compared)
+    note           str    anything a reader needs (what is timed, a quality metric, a failure)
+
+Times are medians of `ctx.repeat` runs in which glassbox and the peer alternate (so machine drift
+hits both); build rows with `ctx.row(...)` and time with `ctx.alternate(...)` to get that for free.
+A section that raises is reported as one row with the error in `note`; the others still run.
+
+The `ctx` object (class `Ctx` below) gives:
+    ctx.root, ctx.data_dir, ctx.tmp       repository root, bundled data/, a scratch dir for the run
+    ctx.bin                               path of the release glassbox binary
+    ctx.threads, ctx.repeat, ctx.quick    the command-line settings (quick = small sizes, smoke test)
+    ctx.glassbox(*args, threads=None, quiet=True) -> CompletedProcess
+                                          runs `glassbox [--quiet] --threads T args…` (T = ctx.threads
+                                          unless given); raises with stderr on a non-zero exit
+    ctx.alternate({name: fn, ...}) -> {name: (median_s, last_output)}
+    ctx.row(section, case, tool, peer, glassbox_s, peer_s, gb_values=None, peer_values=None,
+            note="") -> dict                     computes ratio and the diffs (arrays of equal shape)
+    ctx.peak_rss(cmd) -> (seconds, peak_rss_bytes)  runs a command once, measures the child's max RSS
+
+glassbox is timed as a whole CLI run (process start, reading the input, computing, writing the output)
+unless a note says otherwise; that is stricter than the in-process timing of the Python peers.
 """
 import argparse
+import datetime
+import importlib.util
 import json
 import os
 import platform
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 import numpy as np
-import pandas as pd
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-GLASSBOX = os.path.join(ROOT, "target", "release", "glassbox")
-DATA = os.path.join(ROOT, "data")
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+KEYS = ["section", "case", "tool", "peer", "glassbox_s", "peer_s", "ratio", "max_abs_diff",
+        "mean_abs_diff", "note"]
 
 
-def median_time(fn, repeat):
-    times, out = [], None
-    for _ in range(repeat):
+def default_binary():
+    if os.environ.get("GLASSBOX"):
+        return os.environ["GLASSBOX"]
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    return os.path.join(target, "release", "glassbox")
+
+
+class Ctx:
+    """What a section gets: settings, paths and the timing helpers (see the module docstring)."""
+
+    def __init__(self, args, tmp):
+        self.root = ROOT
+        self.data_dir = os.path.join(ROOT, "data")
+        self.tmp = tmp
+        self.bin = args.glassbox
+        self.threads = args.threads
+        self.repeat = args.repeat
+        self.quick = args.quick
+
+    def glassbox(self, *args, threads=None, quiet=True):
+        threads = threads or self.threads
+        cmd = [self.bin, *(["--quiet"] if quiet else []), "--threads", str(threads), *map(str, args)]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"glassbox failed ({res.returncode}): {' '.join(cmd)}\n{res.stderr}")
+        return res
+
+    def alternate(self, tools, repeat=None):
+        """Runs each tool `repeat` times round-robin; returns {name: (median seconds, last output)}."""
+        repeat = repeat or self.repeat
+        times = {name: [] for name in tools}
+        outs = {}
+        for _ in range(repeat):
+            for name, fn in tools.items():
+                t0 = time.perf_counter()
+                outs[name] = fn()
+                times[name].append(time.perf_counter() - t0)
+        return {name: (statistics.median(times[name]), outs[name]) for name in tools}
+
+    @staticmethod
+    def row(section, case, tool, peer, glassbox_s, peer_s, gb_values=None, peer_values=None,
+            note=""):
+        ratio = peer_s / glassbox_s if glassbox_s and peer_s is not None else None
+        max_d = mean_d = None
+        if gb_values is not None and peer_values is not None:
+            a, b = np.asarray(gb_values, dtype=float), np.asarray(peer_values, dtype=float)
+            if a.shape != b.shape:
+                raise ValueError(f"{case} / {peer}: shapes differ: {a.shape} vs {b.shape}")
+            d = np.abs(a - b)
+            max_d, mean_d = float(np.nanmax(d)), float(np.nanmean(d))
+        r = dict(section=section, case=case, tool=tool, peer=peer, glassbox_s=glassbox_s,
+                 peer_s=peer_s, ratio=ratio, max_abs_diff=max_d, mean_abs_diff=mean_d, note=note)
+        return {k: r[k] for k in KEYS}
+
+    @staticmethod
+    def peak_rss(cmd):
+        """Runs `cmd` once; returns (wall seconds, peak RSS in bytes of that child)."""
+        # RUSAGE_CHILDREN's max is over every child this process ever waited for, so run the command
+        # as the only child of a small wrapper that reports it.
         t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+        res = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *map(str, cmd)],
+                             capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if res.returncode != 0:
+            raise RuntimeError(f"failed: {' '.join(map(str, cmd))}\n{res.stderr}")
+        return wall, int(res.stdout.strip().splitlines()[-1]) * 1024
 
 
-def alternate(tools, repeat):
-    """Runs each tool `repeat` times, round-robin; returns {name: (median seconds, last output)}."""
-    times = {name: [] for name in tools}
-    outs = {}
-    for _ in range(repeat):
-        for name, fn in tools.items():
-            t0 = time.perf_counter()
-            outs[name] = fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: (statistics.median(times[name]), outs[name]) for name in tools}
+# Runs argv[1:] as the only child of a fresh interpreter and prints that child's ru_maxrss (KiB).
+_RSS_WRAPPER = """
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+if r.returncode != 0:
+    sys.stderr.write(r.stderr); sys.exit(r.returncode)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
 
 
-def glassbox(*args, threads):
-    cmd = [GLASSBOX, "--quiet", "--threads", str(threads), *map(str, args)]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise RuntimeError(f"glassbox failed: {' '.join(cmd)}\n{res.stderr}")
-    return res
+def discover():
+    """{name: path} of the section modules beside this file."""
+    out = {}
+    for f in sorted(os.listdir(HERE)):
+        if f.startswith("sec_") and f.endswith(".py"):
+            out[f[4:-3]] = os.path.join(HERE, f)
+    return out
 
 
-def parse_timings(stderr):
-    line = next(l for l in stderr.splitlines() if l.startswith("timings:"))
-    return {k: float(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(f"sec_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
-def read_attr(path, n_features):
-    df = pd.read_csv(path)
-    return df.to_numpy()[:, : n_features + 1]
-
-
-def adult_onehot():
-    df = pd.read_csv(os.path.join(DATA, "adult_income.csv"))
-    y = df.pop("income_gt_50k").to_numpy()
-    cats = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-    x = pd.get_dummies(df, columns=cats, dtype=float)
-    x.columns = [c.replace(" ", "_").replace(",", "_") for c in x.columns]
-    return x, y
-
-
-def treeshap(args, results):
-    import xgboost as xgb
-    import shap
-
+def cpu_model():
     try:
-        import fasttreeshap_fixed as fasttreeshap
-    except ImportError:
-        fasttreeshap = None
-    x, y = adult_onehot()
-    tmp = tempfile.mkdtemp(prefix="gb-peers-")
-    for depth in args.depths:
-        params = {"max_depth": depth, "eta": 0.1, "objective": "binary:logistic", "seed": 1,
-                  "nthread": args.threads}
-        booster = xgb.train(params, xgb.DMatrix(x, label=y), num_boost_round=args.trees)
-        model_path = os.path.join(tmp, f"xgb_d{depth}.json")
-        booster.save_model(model_path)
-        rows = x.iloc[: args.rows]
-        rows_path = os.path.join(tmp, f"rows_d{depth}.csv")
-        rows.to_csv(rows_path, index=False)
-        out_path = os.path.join(tmp, f"gb_d{depth}.csv")
-        dm = xgb.DMatrix(rows)
-        m = x.shape[1]
-
-        compute = []
-
-        def run_glassbox():
-            res = glassbox("explain", "--model", model_path, "--data", rows_path, "--method",
-                           "tree-shap", "--out", out_path, "--timings", threads=args.threads)
-            compute.append(parse_timings(res.stderr)["explain"])
-            return read_attr(out_path, m)
-
-        tools = {
-            "glassbox": run_glassbox,
-            "xgboost pred_contribs": lambda: booster.predict(dm, pred_contribs=True),
-        }
-        if fasttreeshap is not None:
-            fts = fasttreeshap.TreeExplainer(booster, algorithm="v2", n_jobs=args.threads)
-            tools["fasttreeshap v2"] = lambda: fts(rows).values
-        if args.with_shap:
-            sh = shap.TreeExplainer(booster)
-            tools["shap TreeExplainer (1 thread)"] = lambda: sh.shap_values(rows)
-        res = alternate(tools, args.repeat)
-        ref = np.asarray(res["xgboost pred_contribs"][1])
-        gb_time, gb_vals = res["glassbox"]
-        for name, (t, vals) in res.items():
-            if name == "glassbox":
-                continue
-            vals = np.asarray(vals)[:, :m]
-            diff = np.abs(gb_vals[:, :m] - vals)
-            results.append({
-                "comparison": f"Tree SHAP path-dependent, depth {depth}, {args.trees} trees, "
-                              f"{args.rows} rows, {args.threads} threads",
-                "peer": name, "peer_s": t, "glassbox_s": gb_time, "speedup": t / gb_time,
-                "max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
-                "glassbox_compute_s": statistics.median(compute),
-            })
-        del ref
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
-SECTIONS = {"treeshap": treeshap}
+def versions(binary):
+    v = {"python": platform.python_version()}
+    for mod in ["numpy", "pandas", "xgboost", "lightgbm", "shap", "fasttreeshap_fixed", "statsmodels",
+                "lime", "pygam", "interpret", "sklearn"]:
+        try:
+            m = __import__(mod)
+            v[mod] = getattr(m, "__version__", "?")
+        except Exception:  # noqa: BLE001 - a missing peer is reported, not fatal
+            v[mod] = None
+    try:
+        v["glassbox"] = subprocess.run([binary, "--version"], capture_output=True,
+                                       text=True).stdout.strip()
+        v["glassbox_commit"] = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                              capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pass
+    return v
+
+
+def machine(binary):
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "versions": versions(binary),
+    }
+
+
+def fmt(v, kind):
+    if v is None:
+        return "–"
+    if kind == "s":
+        return f"{v:.3f}"
+    if kind == "x":
+        return f"{v:.2f}×"
+    return f"{v:.1e}"
+
+
+def markdown(results, info):
+    lines = [
+        f"Machine: {info['cpu']}, {info['cores']} cores, load average {info['loadavg_start']} at start, "
+        f"{info.get('loadavg_end', '?')} at end; threads {info['threads']}, repeat {info['repeat']}"
+        f"{' (quick)' if info['quick'] else ''}.",
+        "",
+        "| section | case | glassbox | peer | glassbox s | peer s | ratio (peer/glassbox) "
+        "| max abs diff | mean abs diff | note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['section']} | {r['case']} | {r['tool']} | {r['peer']} | {fmt(r['glassbox_s'], 's')} | "
+            f"{fmt(r['peer_s'], 's')} | {fmt(r['ratio'], 'x')} | {fmt(r['max_abs_diff'], 'e')} | "
+            f"{fmt(r['mean_abs_diff'], 'e')} | {r['note']} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path, text):
+    d = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".results-", dir=d)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
 
 
 def main():
+    sections = discover()
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    p.add_argument("--sections", default=",".join(sections),
+                   help=f"comma-separated sections (default all: {','.join(sections)})")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--rows", type=int, default=5000)
-    p.add_argument("--trees", type=int, default=300)
-    p.add_argument("--depths", type=lambda s: [int(v) for v in s.split(",")], default=[6, 8])
-    p.add_argument("--with-shap", action="store_true", help="also time shap's TreeExplainer (slow)")
-    p.add_argument("--json", default=os.path.join(ROOT, "bench", "peers", "results.json"))
+    p.add_argument("--quick", action="store_true", help="small sizes: a smoke test of every section")
+    p.add_argument("--glassbox", default=default_binary(), help="release binary (default: "
+                   "$GLASSBOX, else $CARGO_TARGET_DIR/release/glassbox, else target/release/glassbox)")
+    p.add_argument("--out", default=HERE, help="folder for results.json and results.md")
     args = p.parse_args()
-    if not os.path.exists(GLASSBOX):
-        sys.exit(f"{GLASSBOX} is missing: run bash bench/peers/setup.sh first")
+    # Peers' OpenMP threads spin while waiting by default; on a busy machine that inflates their time
+    # several-fold at 2 threads. Passive waiting is the fair setting (override by exporting it).
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    if not os.path.exists(args.glassbox):
+        sys.exit(f"{args.glassbox} is missing: run `bash bench/peers/setup.sh` first "
+                 "(or pass --glassbox PATH)")
+    wanted = [s for s in args.sections.split(",") if s]
+    unknown = [s for s in wanted if s not in sections]
+    if unknown:
+        sys.exit(f"unknown section(s) {', '.join(unknown)}; the sections are: {', '.join(sections)}")
+    info = machine(args.glassbox)
+    info.update(threads=args.threads, repeat=args.repeat, quick=args.quick,
+                command=" ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]]),
+                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    tmp = tempfile.mkdtemp(prefix="gb-peers-")
+    ctx = Ctx(args, tmp)
     results = []
-    for name in args.only.split(","):
-        SECTIONS[name](args, results)
-    print(f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}\n")
-    print("| comparison | peer | peer s | glassbox s (whole CLI run) | speed-up | speed-up (compute only) "
-          "| max abs diff | mean abs diff |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in results:
-        compute = r.get("glassbox_compute_s")
-        cs = f"{r['peer_s'] / compute:.2f}x" if compute else "-"
-        print(f"| {r['comparison']} | {r['peer']} | {r['peer_s']:.3f} | {r['glassbox_s']:.3f} | "
-              f"{r['speedup']:.2f}x | {cs} | {r['max_abs_diff']:.2e} | {r['mean_abs_diff']:.2e} |")
-    with open(args.json, "w") as f:
-        json.dump({"machine": platform.platform(), "cores": os.cpu_count(), "results": results}, f,
-                  indent=1)
+    try:
+        for name in wanted:
+            t0 = time.perf_counter()
+            print(f"[{name}] running…", file=sys.stderr, flush=True)
+            try:
+                rows = load(name, sections[name]).run(ctx)
+                for r in rows:
+                    missing = set(KEYS) - set(r)
+                    if missing:
+                        raise ValueError(f"section {name} returned a row without {sorted(missing)}")
+                results.extend({k: r[k] for k in KEYS} for r in rows)
+            except Exception as e:  # noqa: BLE001 - one broken section must not lose the others
+                traceback.print_exc()
+                results.append(Ctx.row(name, "-", "-", "-", None, None,
+                                       note=f"section failed: {type(e).__name__}: {e}".splitlines()[0]))
+            print(f"[{name}] {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    # Keep the rows of sections not run this time, so one section can be re-run on its own.
+    json_path = os.path.join(args.out, "results.json")
+    previous = []
+    if os.path.exists(json_path):
+        try:
+            with open(json_path) as f:
+                previous = [r for r in json.load(f).get("results", []) if r["section"] not in wanted]
+        except (OSError, ValueError, KeyError):
+            previous = []
+    order = list(sections)
+    merged = sorted(previous + results, key=lambda r: order.index(r["section"])
+                    if r["section"] in order else len(order))
+    table = markdown(merged, info)
+    print("\n" + table)
+    write_atomic(json_path, json.dumps({"machine": info, "results": merged}, indent=1) + "\n")
+    write_atomic(os.path.join(args.out, "results.md"), table)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,14 @@
 //! `glassbox explain`.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use glassbox::data::Dataset;
-use glassbox::explain::{prepare, ExplainError, ExplainOptions, Method, OutputSpace};
+use glassbox::explain::{prepare, ExplainOptions, Method, OutputSpace};
 use glassbox::model::AnyModel;
-use ndarray::s;
-
 use super::explain_sampling::SamplingArgs;
 use super::predict::UnseenArg;
+use super::stream::{write_output, RowStream};
 use super::{CliError, Context, UsageError};
 
 /// Explanation methods on the command line.
@@ -70,7 +68,8 @@ pub struct ExplainArgs {
     /// Add `<feature>_se` standard-error columns (methods that estimate them).
     #[arg(long)]
     pub se: bool,
-    /// Rows per chunk: results are streamed to the output chunk by chunk.
+    /// Rows per chunk: the input is read and the results written chunk by chunk, so memory is
+    /// bounded by the chunk, not the file.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub chunk_size: usize,
     /// Categories not seen in training: error (default) or missing.
@@ -81,7 +80,8 @@ pub struct ExplainArgs {
     /// is 2^N per pair; default 16, at most 30).
     #[arg(long, value_name = "N")]
     pub max_players: Option<usize>,
-    /// Print `timings: load=… explain=… total=…` seconds on stderr (even with --quiet), for benchmarks.
+    /// Print `timings: load=… explain=… total=…` seconds on stderr (even with --quiet), for
+    /// benchmarks: load = model, background and reading the input; explain = the computation.
     #[arg(long)]
     pub timings: bool,
     /// Also write per-row diagnostics of Kernel SHAP (coalitions, exact) or LIME (kernel width,
@@ -110,10 +110,18 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
     let t0 = std::time::Instant::now();
     let model = AnyModel::load(&args.model)?;
     let schema = model.as_model().schema().clone();
-    let mut ds = Dataset::load_with_schema(&args.data, &schema, None, args.unseen.into())?;
-    if let Some(n) = args.rows {
-        ds = ds.head(n);
-    }
+    // The first chunk is read before anything else, so a bad input file is reported first, as
+    // when the whole file was read up front.
+    let mut input = RowStream::open(
+        ctx,
+        method_of(args.method, &model).name(),
+        &args.data,
+        &schema,
+        args.unseen.into(),
+        args.chunk_size,
+        args.rows,
+    )?;
+    let mut pending = input.next_chunk()?;
     let background = match &args.background {
         Some(p) => Some(Dataset::load_with_schema(
             p,
@@ -154,77 +162,37 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
             }
         }
     };
-    let n = ds.n_rows();
-    let load_s = t0.elapsed().as_secs_f64();
-    let mut explain_s = 0.0;
-    let bar = super::progress(ctx, n as u64, method.name());
-    let is_parquet = args
-        .out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     let bg_view = background.as_ref().map(|b| b.x().view());
     // Per-model work (Tree SHAP tables, background patterns) is done once for all chunks.
     let prepared = prepare(&model, method, bg_view, &options)?;
-    let mut failure: Option<ExplainError> = None;
-    if is_parquet {
-        // Parquet is written in one piece: explain everything, then write.
-        let t = std::time::Instant::now();
-        let e = prepared.explain(ds.x().view())?;
-        explain_s += t.elapsed().as_secs_f64();
-        gather(&e, 0);
-        bar.finish_and_clear();
-        e.write(&args.out, args.se)?;
-    } else {
-        // CSV is streamed chunk by chunk, so memory is bounded by the chunk, not the data.
-        glassbox::output::write_atomic(&args.out, |w| {
-            let mut start = 0;
-            while start < n.max(1) {
-                let end = (start + args.chunk_size).min(n);
-                let chunk = ds.x().slice(s![start..end, ..]);
-                let t = std::time::Instant::now();
-                let result = prepared.explain_from(chunk, start);
-                explain_s += t.elapsed().as_secs_f64();
-                let e = match result {
-                    Ok(e) => e,
-                    Err(err) => {
-                        failure = Some(err);
-                        return Err(std::io::Error::other("explain failed"));
-                    }
-                };
-                gather(&e, start);
-                let (headers, columns) = e.to_columns(args.se);
-                if start == 0 {
-                    let h: Vec<String> = headers
-                        .iter()
-                        .map(|h| glassbox::output::csv_field(h))
-                        .collect();
-                    writeln!(w, "{}", h.join(","))?;
-                }
-                let mut line = String::new();
-                for i in 0..e.n_rows() {
-                    line.clear();
-                    for (j, c) in columns.iter().enumerate() {
-                        if j > 0 {
-                            line.push(',');
-                        }
-                        line.push_str(&glassbox::output::csv_number(c[i]));
-                    }
-                    writeln!(w, "{line}")?;
-                }
-                bar.inc((end - start) as u64);
-                start = end;
-                if n == 0 {
-                    break;
-                }
-            }
-            Ok(())
-        })
-        .map_err(|e| match failure.take() {
-            Some(f) => CliError::from(f),
-            None => CliError::from(anyhow::anyhow!("{}: {e}", args.out.display())),
-        })?;
-        bar.finish_and_clear();
-    }
+    let mut load_s = t0.elapsed().as_secs_f64();
+    let mut explain_s = 0.0;
+    // Input and output are both streamed chunk by chunk (CSV lines or Parquet row groups), so
+    // memory is bounded by the chunk, not the data.
+    let parquet = glassbox::output::is_parquet(&args.out);
+    write_output(&args.out, |w| {
+        let mut table = glassbox::output::NumericTableWriter::new(w, parquet);
+        loop {
+            let t = std::time::Instant::now();
+            let next = match pending.take() {
+                Some(chunk) => Some(chunk),
+                None => input.next_chunk()?,
+            };
+            let Some((start, ds)) = next else {
+                break;
+            };
+            load_s += t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let e = prepared.explain_from(ds.x().view(), start)?;
+            explain_s += t.elapsed().as_secs_f64();
+            gather(&e, start);
+            let (headers, columns) = e.to_columns(args.se);
+            table.write_chunk(&headers, &columns)?;
+        }
+        table.finish()?;
+        Ok(())
+    })?;
+    let n = input.rows();
     if let (Some(path), Some((headers, columns))) = (&args.diagnostics, &diag) {
         glassbox::output::write_numeric_table(path, headers, columns)
             .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;

@@ -4,12 +4,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use glassbox::data::Dataset;
 use glassbox::explain::tree_shap::InteractionShap;
 use glassbox::model::AnyModel;
-use ndarray::s;
 
 use super::predict::UnseenArg;
+use super::stream::{write_output, RowStream};
 use super::{CliError, Context, UsageError};
 
 /// Exact path-dependent SHAP interaction values of a tree ensemble, written long-form as
@@ -36,7 +35,7 @@ pub struct InteractionsArgs {
     /// Explain only the first N rows.
     #[arg(long, value_name = "N")]
     pub rows: Option<usize>,
-    /// Rows per chunk streamed to the output.
+    /// Rows per chunk: the input is read and the output written chunk by chunk.
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub chunk_size: usize,
     /// Categories not seen in training: error (default) or missing.
@@ -74,31 +73,24 @@ pub fn run(ctx: &Context, args: InteractionsArgs) -> Result<(), CliError> {
         (None, true) => Some(10),
         (None, false) => None,
     };
-    let mut ds = Dataset::load_with_schema(&args.data, &schema, None, args.unseen.into())?;
-    if let Some(n) = args.rows {
-        ds = ds.head(n);
-    }
     let ix = InteractionShap::new(ens)?;
     let outputs = ens.output_names.clone();
-    let n = ds.n_rows();
-    let bar = super::progress(ctx, n as u64, "interactions");
-    let mut failure = None;
-    glassbox::output::write_atomic(&args.out, |w| {
+    let mut input = RowStream::open(
+        ctx,
+        "interactions",
+        &args.data,
+        &schema,
+        args.unseen.into(),
+        args.chunk_size,
+        args.rows,
+    )?;
+    write_output(&args.out, |w| {
         writeln!(w, "row,output,feature_i,feature_j,value")?;
         let field = glassbox::output::csv_field;
-        let mut start = 0;
-        while start < n {
-            let end = (start + args.chunk_size).min(n);
-            let chunk = ds.x().slice(s![start..end, ..]);
+        while let Some((start, ds)) = input.next_chunk()? {
+            let chunk = ds.x().view();
             if let Some(k) = top {
-                let rows = match ix.top_pairs(chunk, k) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        failure = Some(e);
-                        return Err(std::io::Error::other("interactions failed"));
-                    }
-                };
-                for r in rows {
+                for r in ix.top_pairs(chunk, k)? {
                     for p in r.pairs {
                         writeln!(
                             w,
@@ -112,13 +104,7 @@ pub fn run(ctx: &Context, args: InteractionsArgs) -> Result<(), CliError> {
                     }
                 }
             } else {
-                let vals = match ix.among(chunk, &chosen) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        failure = Some(e);
-                        return Err(std::io::Error::other("interactions failed"));
-                    }
-                };
+                let vals = ix.among(chunk, &chosen)?;
                 let (rows, k_out, _, _) = vals.values.dim();
                 for r in 0..rows {
                     for o in 0..k_out {
@@ -138,19 +124,16 @@ pub fn run(ctx: &Context, args: InteractionsArgs) -> Result<(), CliError> {
                     }
                 }
             }
-            bar.inc((end - start) as u64);
-            start = end;
         }
         Ok(())
-    })
-    .map_err(|e| match failure.take() {
-        Some(f) => CliError::from(f),
-        None => CliError::from(anyhow::anyhow!("{}: {e}", args.out.display())),
     })?;
-    bar.finish_and_clear();
     super::status(
         ctx,
-        format!("interaction values of {n} rows -> {}", args.out.display()),
+        format!(
+            "interaction values of {} rows -> {}",
+            input.rows(),
+            args.out.display()
+        ),
     );
     Ok(())
 }

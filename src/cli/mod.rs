@@ -13,6 +13,7 @@ mod predict;
 mod reasons;
 mod report;
 mod split;
+mod stream;
 mod summary;
 mod train;
 mod train_gam;

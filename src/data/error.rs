@@ -193,6 +193,22 @@ pub enum DataError {
     },
 }
 
+impl DataError {
+    /// The same error with its data-row number moved down by `rows`: a table read in chunks
+    /// reports rows within the chunk, and the reader shifts them by the rows before it so the
+    /// message names the row of the whole file.
+    pub(crate) fn shift_rows(mut self, rows: usize) -> DataError {
+        match &mut self {
+            DataError::NotNumeric { row, .. }
+            | DataError::NonFinite { row, .. }
+            | DataError::MissingTarget { row, .. }
+            | DataError::UnseenCategory { row, .. } => *row += rows,
+            _ => {}
+        }
+        self
+    }
+}
+
 /// A hint for a missing column: the closest available name, or the list of names.
 pub(crate) fn column_hint(wanted: &str, available: &[String]) -> String {
     let lower = wanted.to_lowercase();

@@ -37,14 +37,14 @@ pub fn read_table(path: impl AsRef<Path>) -> Result<DataFrame> {
     }
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> DataError {
+pub(crate) fn io_error(path: &Path, source: std::io::Error) -> DataError {
     DataError::Io {
         path: path.into(),
         source,
     }
 }
 
-fn read_parquet(path: &Path) -> Result<DataFrame> {
+pub(crate) fn read_parquet(path: &Path) -> Result<DataFrame> {
     let file = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     if file.metadata().map(|m| m.len()).unwrap_or(0) == 0 {
         return Err(DataError::Empty { path: path.into() });
@@ -65,20 +65,31 @@ fn read_parquet(path: &Path) -> Result<DataFrame> {
 fn read_csv(path: &Path) -> Result<DataFrame> {
     let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
     let header_fields = validate_csv_bytes(path, &bytes)?;
-    let df = CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(None)
-        .into_reader_with_file_handle(Cursor::new(bytes))
-        .finish()
-        .map_err(|e| DataError::Parse {
-            path: path.into(),
-            message: e.to_string().lines().next().unwrap_or("").to_string(),
-        })?;
+    let df = parse_csv(path, bytes, None)?;
     if df.height() == 0 {
         return Err(DataError::NoRows { path: path.into() });
     }
     debug_assert_eq!(df.width(), header_fields);
     Ok(df)
+}
+
+/// Parses validated CSV bytes (header included) with polars, inferring types from every row.
+/// `text_columns` are read as text whatever they look like.
+pub(crate) fn parse_csv(
+    path: &Path,
+    bytes: Vec<u8>,
+    text_columns: Option<SchemaRef>,
+) -> Result<DataFrame> {
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(None)
+        .with_schema_overwrite(text_columns)
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+        .map_err(|e| DataError::Parse {
+            path: path.into(),
+            message: e.to_string().lines().next().unwrap_or("").to_string(),
+        })
 }
 
 /// One pass over the raw bytes: UTF-8, the header's names, and the same field count on every line
@@ -87,111 +98,171 @@ fn validate_csv_bytes(path: &Path, bytes: &[u8]) -> Result<usize> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(DataError::Empty { path: path.into() });
     }
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let line = 1 + bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        return Err(DataError::NotUtf8 {
+    let mut scanner = CsvScanner::new(path);
+    scanner.feed(bytes)?;
+    scanner.finish()
+}
+
+/// The validation pass as a state machine, so a file can be checked piece by piece as it is read
+/// (see [`super::chunks`]) with line numbers that count from the start of the file.
+///
+/// Pieces must end at a line end (or the end of the file): the only look-ahead, for `""` inside
+/// quotes and for `\r\n`, then stays within one piece.
+#[derive(Debug)]
+pub(crate) struct CsvScanner {
+    path: PathBuf,
+    /// Header fields, once the header line is complete.
+    expected: Option<usize>,
+    names: Vec<String>,
+    field: Vec<u8>,
+    fields: usize,
+    in_quotes: bool,
+    /// 1-based line of the next byte.
+    line: usize,
+    line_start: bool,
+    /// Data records completed so far (blank lines are not records).
+    records: usize,
+}
+
+impl CsvScanner {
+    pub(crate) fn new(path: &Path) -> CsvScanner {
+        CsvScanner {
             path: path.into(),
-            line,
-        });
+            expected: None,
+            names: Vec::new(),
+            field: Vec::new(),
+            fields: 1,
+            in_quotes: false,
+            line: 1,
+            line_start: true,
+            records: 0,
+        }
     }
-    let mut expected = None;
-    let mut names: Vec<String> = Vec::new();
-    let mut field = Vec::new();
-    let mut fields = 1usize;
-    let mut in_quotes = false;
-    let mut line = 1usize;
-    let mut line_start = true;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if in_quotes {
-            if b == b'"' {
-                if bytes.get(i + 1) == Some(&b'"') {
-                    i += 1;
-                    if expected.is_none() {
-                        field.push(b'"');
+
+    /// The header's names, once the header line has been fed.
+    pub(crate) fn header(&self) -> Option<&[String]> {
+        self.expected.map(|_| self.names.as_slice())
+    }
+
+    /// Data records completed so far.
+    pub(crate) fn records(&self) -> usize {
+        self.records
+    }
+
+    /// True between records (not inside a quoted field that spans lines).
+    pub(crate) fn at_record_boundary(&self) -> bool {
+        !self.in_quotes && self.line_start
+    }
+
+    /// Checks the next piece of the file.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Result<()> {
+        if let Err(e) = std::str::from_utf8(bytes) {
+            let line = self.line
+                + bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+            return Err(DataError::NotUtf8 {
+                path: self.path.clone(),
+                line,
+            });
+        }
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if self.in_quotes {
+                if b == b'"' {
+                    if bytes.get(i + 1) == Some(&b'"') {
+                        i += 1;
+                        if self.expected.is_none() {
+                            self.field.push(b'"');
+                        }
+                    } else {
+                        self.in_quotes = false;
                     }
                 } else {
-                    in_quotes = false;
+                    if b == b'\n' {
+                        self.line += 1;
+                    }
+                    if self.expected.is_none() {
+                        self.field.push(b);
+                    }
                 }
             } else {
-                if b == b'\n' {
-                    line += 1;
-                }
-                if expected.is_none() {
-                    field.push(b);
-                }
-            }
-        } else {
-            match b {
-                b'"' => in_quotes = true,
-                b',' => {
-                    fields += 1;
-                    if expected.is_none() {
-                        names.push(String::from_utf8_lossy(&field).trim().to_string());
-                        field.clear();
+                match b {
+                    b'"' => self.in_quotes = true,
+                    b',' => {
+                        self.fields += 1;
+                        if self.expected.is_none() {
+                            self.names
+                                .push(String::from_utf8_lossy(&self.field).trim().to_string());
+                            self.field.clear();
+                        }
                     }
-                }
-                b'\n' | b'\r' => {
-                    if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                    b'\n' | b'\r' => {
+                        if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                            i += 1;
+                        }
+                        if !self.line_start {
+                            self.end_line()?;
+                        }
+                        self.line += 1;
+                        self.fields = 1;
+                        self.line_start = true;
                         i += 1;
+                        continue;
                     }
-                    if !line_start {
-                        end_line(path, &mut expected, &mut names, &field, fields, line)?;
-                    }
-                    line += 1;
-                    fields = 1;
-                    line_start = true;
-                    i += 1;
-                    continue;
-                }
-                _ => {
-                    if expected.is_none() {
-                        field.push(b);
+                    _ => {
+                        if self.expected.is_none() {
+                            self.field.push(b);
+                        }
                     }
                 }
             }
+            self.line_start = false;
+            i += 1;
         }
-        line_start = false;
-        i += 1;
+        Ok(())
     }
-    if !line_start {
-        end_line(path, &mut expected, &mut names, &field, fields, line)?;
+
+    /// Ends the file: checks a last line without a line end. Returns the number of header
+    /// fields.
+    ///
+    /// # Errors
+    /// [`DataError::Empty`] when there was no header line.
+    pub(crate) fn finish(&mut self) -> Result<usize> {
+        if !self.line_start {
+            self.end_line()?;
+            self.line_start = true;
+        }
+        self.expected.ok_or_else(|| DataError::Empty {
+            path: self.path.clone(),
+        })
     }
-    match expected {
-        Some(n) => Ok(n),
-        None => Err(DataError::Empty { path: path.into() }),
+
+    fn end_line(&mut self) -> Result<()> {
+        match self.expected {
+            None => {
+                self.names
+                    .push(String::from_utf8_lossy(&self.field).trim().to_string());
+                self.expected = Some(self.fields);
+                check_unique_names(&self.path, self.names.iter().map(String::as_str))
+            }
+            Some(n) if n != self.fields => Err(DataError::Ragged {
+                path: self.path.clone(),
+                line: self.line,
+                expected: n,
+                found: self.fields,
+            }),
+            Some(_) => {
+                self.records += 1;
+                Ok(())
+            }
+        }
     }
 }
 
-fn end_line(
-    path: &Path,
-    expected: &mut Option<usize>,
-    names: &mut Vec<String>,
-    field: &[u8],
-    fields: usize,
-    line: usize,
-) -> Result<()> {
-    match *expected {
-        None => {
-            names.push(String::from_utf8_lossy(field).trim().to_string());
-            *expected = Some(fields);
-            check_unique_names(path, names.iter().map(String::as_str))
-        }
-        Some(n) if n != fields => Err(DataError::Ragged {
-            path: path.into(),
-            line,
-            expected: n,
-            found: fields,
-        }),
-        Some(_) => Ok(()),
-    }
-}
-
-fn check_unique_names<'a>(path: &Path, names: impl Iterator<Item = &'a str>) -> Result<()> {
+pub(crate) fn check_unique_names<'a>(path: &Path, names: impl Iterator<Item = &'a str>) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for name in names {
         if !seen.insert(name) {
