@@ -449,7 +449,7 @@ impl ExactPlan {
 
     fn explain_row<'a>(
         &self,
-        vf: &ValueFunction<'a>,
+        vf: &'a ValueFunction<'_>,
         x: &[f64],
         v0: &[f64],
         fx: &[f64],
@@ -483,7 +483,7 @@ impl ExactPlan {
 /// One row in sampled mode: the enumerated stratum, then paired samples in rounds.
 #[allow(clippy::too_many_arguments)]
 fn sampled_row<'a>(
-    vf: &ValueFunction<'a>,
+    vf: &'a ValueFunction<'_>,
     plan: &Plan,
     cap: usize,
     target: Option<f64>,
