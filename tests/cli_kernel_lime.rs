@@ -207,7 +207,12 @@ fn misplaced_flags_and_missing_background_are_usage_errors() {
             .args(extra);
         c.output().unwrap()
     };
-    let cases: [(&[&str], bool, &str); 4] = [
+    let cases: [(&[&str], bool, &str); 5] = [
+        (
+            &["--method", "lime", "--row-evaluation"],
+            true,
+            "glassbox: error: --row-evaluation applies to --method kernel-shap, not --method lime\n",
+        ),
         (
             &["--method", "lime", "--target-se", "0.01"],
             true,
@@ -234,5 +239,49 @@ fn misplaced_flags_and_missing_background_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{extra:?}");
         assert_eq!(String::from_utf8_lossy(&out.stderr), want, "{extra:?}");
         assert!(!dir.path().join("x.csv").exists());
+    }
+}
+
+/// An imported XGBoost model: Kernel SHAP through the tree tables (default) and with
+/// --row-evaluation agree to rounding.
+#[test]
+fn row_evaluation_gives_the_tree_tables_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = repo("tests/fixtures/xgb_credit_scoring_missing");
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        ok(bin()
+            .args(["explain", "--quiet", "--model"])
+            .arg(case.join("model.json"))
+            .arg("--data")
+            .arg(case.join("features.csv"))
+            .arg("--background")
+            .arg(case.join("features.csv"))
+            .args([
+                "--method",
+                "kernel-shap",
+                "--rows",
+                "2",
+                "--background-size",
+                "20",
+                "--samples",
+                "200",
+                "--output",
+                "probability",
+                "--out",
+            ])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap());
+        read(&out)
+    };
+    let (h1, a) = run("tables.csv", &[]);
+    let (h2, b) = run("rows.csv", &["--row-evaluation"]);
+    assert_eq!(h1, h2);
+    for (ra, rb) in a.iter().zip(&b) {
+        for (x, y) in ra.iter().zip(rb) {
+            assert!((x - y).abs() < 1e-12, "{x} vs {y}");
+        }
     }
 }

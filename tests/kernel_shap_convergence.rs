@@ -95,8 +95,9 @@ fn check_convergence(
     let slope = log_log_slope(&pairs, &rmse);
     let coverage = all.covered as f64 / all.count as f64;
     let (lo, hi) = coverage_band(all.count);
+    let rmse_s: Vec<String> = rmse.iter().map(|v| format!("{v:.3e}")).collect();
     eprintln!(
-        "{what}: pairs {pairs:?}, rmse {rmse:.3?}, log-log slope {slope:.3}; 95% intervals cover {coverage:.4} of {} (band {lo:.4}..{hi:.4})",
+        "{what}: pairs {pairs:?}, rmse {rmse_s:?}, log-log slope {slope:.3}; 95% intervals cover {coverage:.4} of {} (band {lo:.4}..{hi:.4})",
         all.count
     );
     assert!(

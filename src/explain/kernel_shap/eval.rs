@@ -17,9 +17,9 @@
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
 
 use super::background::Background;
-use super::tree_game::TreeGame;
+use super::tree_game::{TreeBackground, TreeGame};
 use crate::explain::OutputSpace;
-use crate::model::{Link, Model, TreeEnsemble};
+use crate::model::{Link, Model};
 
 /// The value function of one model, background and output space.
 pub(crate) struct ValueFunction<'a> {
@@ -30,8 +30,9 @@ pub(crate) struct ValueFunction<'a> {
     k: usize,
     /// Coalitions per model call.
     block: usize,
-    /// The trees, when the model is an ensemble and table evaluation is on.
-    trees: Option<&'a TreeEnsemble>,
+    /// The trees and the background's directions in them, when the model is an ensemble and
+    /// table evaluation is on.
+    trees: Option<TreeBackground<'a>>,
 }
 
 /// Reusable buffers of one worker.
@@ -62,16 +63,17 @@ impl<'a> ValueFunction<'a> {
             },
             k: model.n_outputs(),
             block: (batch_rows / nb).max(1),
-            trees: if tree_tables {
-                model.as_tree_ensemble()
-            } else {
-                None
+            trees: match model.as_tree_ensemble() {
+                Some(ens) if tree_tables && bg.x().ncols() > 0 => {
+                    Some(TreeBackground::new(ens, bg.x()))
+                }
+                _ => None,
             },
         }
     }
 
     /// Buffers for [`ValueFunction::eval`].
-    pub fn scratch(&self) -> Scratch<'a> {
+    pub fn scratch<'s>(&'s self) -> Scratch<'s> {
         let rows = if self.trees.is_some() {
             0
         } else {
@@ -86,20 +88,20 @@ impl<'a> ValueFunction<'a> {
     }
 
     /// [`ValueFunction::eval`] through the tree tables.
-    fn eval_trees(
-        &self,
-        ens: &'a TreeEnsemble,
+    fn eval_trees<'s>(
+        &'s self,
+        tb: &'s TreeBackground<'s>,
         x: &[f64],
         masks: &[u8],
         out: &mut [f64],
-        s: &mut Scratch<'a>,
+        s: &mut Scratch<'s>,
     ) {
         let m = self.bg.ncols();
         let k = self.k;
         let bits: Vec<u64> = x.iter().map(|v| v.to_bits()).collect();
         if s.game.as_ref().is_none_or(|(b, _)| *b != bits) {
             // Raw space is linear in the raw score: the background rows are summed into one group.
-            let game = TreeGame::new(ens, x, self.bg, self.weights, self.link.is_none());
+            let game = TreeGame::new(tb, x, self.weights, self.link.is_none());
             s.game = Some((bits, game));
         }
         let Some((_, game)) = &s.game else {
@@ -152,12 +154,10 @@ impl<'a> ValueFunction<'a> {
     }
 
     /// Writes v(S) for each coalition of `masks` (L × M, 0/1, row-major) into `out` (L × K).
-    pub fn eval(&self, x: &[f64], masks: &[u8], out: &mut [f64], s: &mut Scratch<'a>) {
-        if let Some(ens) = self.trees {
-            if self.bg.ncols() > 0 {
-                self.eval_trees(ens, x, masks, out, s);
-                return;
-            }
+    pub fn eval<'s>(&'s self, x: &[f64], masks: &[u8], out: &mut [f64], s: &mut Scratch<'s>) {
+        if let Some(tb) = &self.trees {
+            self.eval_trees(tb, x, masks, out, s);
+            return;
         }
         let m = self.bg.ncols();
         let nb = self.bg.nrows();

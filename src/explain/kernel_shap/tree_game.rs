@@ -43,15 +43,67 @@ struct Direct {
     weight: f64,
 }
 
+/// What does not depend on the explained row: the background as the trees compare it, and the
+/// direction every background row takes at every node (computed once per explanation).
+pub(crate) struct TreeBackground<'a> {
+    ens: &'a TreeEnsemble,
+    m: usize,
+    /// First node of each tree in the flat direction arrays, and the total.
+    offsets: Vec<usize>,
+    total: usize,
+    /// Background rows (f32-rounded for XGBoost), nb × M.
+    bg: Vec<f64>,
+    /// nb × total: true when the background row goes left at the node.
+    left: Vec<bool>,
+}
+
+impl<'a> TreeBackground<'a> {
+    pub fn new(ens: &'a TreeEnsemble, bg: ArrayView2<f64>) -> TreeBackground<'a> {
+        let m = bg.ncols();
+        let mut offsets = Vec::with_capacity(ens.trees.len());
+        let mut total = 0;
+        for t in &ens.trees {
+            offsets.push(total);
+            total += t.nodes.len();
+        }
+        let mut cast = Vec::new();
+        let mut row = Vec::with_capacity(m);
+        let mut pbg = Vec::with_capacity(bg.nrows() * m);
+        let mut left = Vec::with_capacity(bg.nrows() * total);
+        for b in bg.rows() {
+            row.clear();
+            row.extend(b.iter().copied());
+            let pb = ens.prepare_row(&row, &mut cast);
+            pbg.extend_from_slice(pb);
+            push_directions(ens, pb, &mut left);
+        }
+        TreeBackground {
+            ens,
+            m,
+            offsets,
+            total,
+            bg: pbg,
+            left,
+        }
+    }
+}
+
+/// Appends, for every node of every tree, whether `row` goes left there.
+fn push_directions(ens: &TreeEnsemble, row: &[f64], left: &mut Vec<bool>) {
+    for t in &ens.trees {
+        left.extend(t.nodes.iter().map(|n| {
+            !n.is_leaf() && n.goes_left(row[n.feature as usize], &t.category_words)
+        }));
+    }
+}
+
 /// The value of every background row's hybrid (probability space: `groups` = background rows),
 /// or of their weighted sum (raw space: one group), for the coalitions of one explained row.
 pub(crate) struct TreeGame<'a> {
-    ens: &'a TreeEnsemble,
+    tb: &'a TreeBackground<'a>,
     k: usize,
-    m: usize,
-    /// The explained row and background, as the trees compare them (f32-rounded for XGBoost).
+    /// The explained row as the trees compare it.
     x: Vec<f64>,
-    bg: Vec<f64>,
     /// Per group: constant part (K values), tables and direct pairs.
     konst: Vec<f64>,
     tables: Vec<Vec<Table>>,
@@ -60,35 +112,35 @@ pub(crate) struct TreeGame<'a> {
     values: Vec<f64>,
 }
 
+/// Table index key: (group, output, variables as a bit mask when M ≤ 64, else the list).
+#[derive(PartialEq, Eq, Hash)]
+enum Key {
+    Mask(usize, usize, u64),
+    List(usize, usize, Vec<usize>),
+}
+
 impl<'a> TreeGame<'a> {
-    /// The game of row `x` against the background rows `bg` with weights `weights`. With
-    /// `merge` the background rows are summed (weighted) into one group.
+    /// The game of row `x` against the background of `tb` with weights `weights`. With `merge`
+    /// the background rows are summed (weighted) into one group.
     pub fn new(
-        ens: &'a TreeEnsemble,
+        tb: &'a TreeBackground<'a>,
         x: &[f64],
-        bg: ArrayView2<f64>,
         weights: &[f64],
         merge: bool,
     ) -> TreeGame<'a> {
-        let m = x.len();
+        let ens = tb.ens;
+        let m = tb.m;
         let k = ens.n_outputs();
-        let nb = bg.nrows();
+        let nb = tb.bg.len() / m.max(1);
         let mut cast = Vec::new();
         let px = ens.prepare_row(x, &mut cast).to_vec();
-        let mut pbg = Vec::with_capacity(nb * m);
-        let mut row = Vec::with_capacity(m);
-        for b in bg.rows() {
-            row.clear();
-            row.extend(b.iter().copied());
-            pbg.extend_from_slice(ens.prepare_row(&row, &mut cast));
-        }
+        let mut x_left = Vec::with_capacity(tb.total);
+        push_directions(ens, &px, &mut x_left);
         let groups = if merge { 1 } else { nb };
         let mut game = TreeGame {
-            ens,
+            tb,
             k,
-            m,
             x: px,
-            bg: pbg,
             konst: Vec::with_capacity(groups * k),
             tables: (0..groups).map(|_| Vec::new()).collect(),
             direct: (0..groups).map(|_| Vec::new()).collect(),
@@ -98,25 +150,50 @@ impl<'a> TreeGame<'a> {
         for _ in 0..groups {
             game.konst.extend_from_slice(&ens.base_score);
         }
-        let mut index: HashMap<(usize, usize, Vec<usize>), usize> = HashMap::new();
+        let mut index: HashMap<Key, usize> = HashMap::new();
         let mut d = Vec::with_capacity(MAX_VARS);
+        let mut sorted = Vec::with_capacity(MAX_VARS);
+        let mut leaves = Vec::new();
         for (b, &wb) in weights.iter().enumerate().take(nb) {
             let (g, w) = if merge { (0, wb) } else { (b, 1.0) };
-            let pb = &game.bg[b * m..(b + 1) * m];
+            let b_left = &tb.left[b * tb.total..(b + 1) * tb.total];
             for (t, tree) in ens.trees.iter().enumerate() {
+                let off = tb.offsets[t];
+                let len = tree.nodes.len();
+                let dirs = Dirs {
+                    tree,
+                    x: &x_left[off..off + len],
+                    b: &b_left[off..off + len],
+                };
                 let out = ens.tree_output[t] as usize;
                 d.clear();
-                if !discover(tree, &game.x, pb, &mut d) {
+                if !dirs.discover(&mut d, &mut leaves) {
                     game.direct[g].push(Direct { tree: t, b, weight: w });
                     continue;
                 }
                 if d.is_empty() {
-                    let leaf = tabulate_leaf(tree, &game.x, pb, &d, 0);
-                    game.konst[g * k + out] += w * tree.nodes[leaf].value;
+                    game.konst[g * k + out] += w * tree.nodes[leaves[0].0].value;
                     continue;
                 }
-                d.sort_unstable();
-                let key = (g, out, d.clone());
+                // Discovery positions → positions in sorted order.
+                sorted.clear();
+                sorted.extend_from_slice(&d);
+                sorted.sort_unstable();
+                let rank: Vec<u32> = d
+                    .iter()
+                    .map(|f| sorted.iter().position(|v| v == f).unwrap_or(0) as u32)
+                    .collect();
+                let remap = |bits: u32| {
+                    rank.iter()
+                        .enumerate()
+                        .fold(0u32, |acc, (p, &r)| acc | ((bits >> p) & 1) << r)
+                };
+                std::mem::swap(&mut d, &mut sorted);
+                let key = if m <= 64 {
+                    Key::Mask(g, out, d.iter().fold(0u64, |a, &j| a | 1 << j))
+                } else {
+                    Key::List(g, out, d.clone())
+                };
                 let at = *index.entry(key).or_insert_with(|| {
                     let start = game.vars.len();
                     game.vars.extend_from_slice(&d);
@@ -129,13 +206,81 @@ impl<'a> TreeGame<'a> {
                     });
                     values
                 });
-                for a in 0..(1usize << d.len()) {
-                    let leaf = tabulate_leaf(tree, &game.x, pb, &d, a);
-                    game.values[at + a] += w * tree.nodes[leaf].value;
+                // Each leaf fixes the bits it depends on; it fills every entry that agrees.
+                let full = (1u32 << d.len()) - 1;
+                for &(leaf, known, from_x) in &leaves {
+                    let (known, from_x) = (remap(known), remap(from_x));
+                    let free = full & !known;
+                    let v = w * tree.nodes[leaf].value;
+                    let mut sub = free;
+                    loop {
+                        game.values[at + (from_x | sub) as usize] += v;
+                        if sub == 0 {
+                            break;
+                        }
+                        sub = (sub - 1) & free;
+                    }
                 }
             }
         }
+        if m <= 64 {
+            for g in 0..game.tables.len() {
+                game.absorb_subsets(g, m);
+            }
+        }
         game
+    }
+
+    /// Adds every table whose variables are a subset of another table's (same output) into that
+    /// table, so a coalition costs fewer lookups. Needs M ≤ 64 (variable sets as bit masks).
+    fn absorb_subsets(&mut self, g: usize, m: usize) {
+        let tables = std::mem::take(&mut self.tables[g]);
+        let masks: Vec<u64> = tables
+            .iter()
+            .map(|t| self.vars[t.vars.clone()].iter().fold(0u64, |a, &j| a | 1 << j))
+            .collect();
+        let mut order: Vec<usize> = (0..tables.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(tables[i].vars.len()), i));
+        let mut kept: Vec<usize> = Vec::with_capacity(tables.len());
+        // Kept tables by their smallest variable's... every variable: a host of table i must
+        // contain i's first variable, so only that list is searched.
+        let mut by_var: Vec<Vec<usize>> = vec![Vec::new(); m];
+        let mut pos = Vec::with_capacity(MAX_VARS);
+        for i in order {
+            let (ti, mi) = (&tables[i], masks[i]);
+            let first = self.vars[ti.vars.start];
+            // The smallest host: absorbing costs one pass over the host's table.
+            let host = by_var[first]
+                .iter()
+                .copied()
+                .filter(|&h| tables[h].out == ti.out && mi & !masks[h] == 0)
+                .min_by_key(|&h| (tables[h].vars.len(), h));
+            let Some(h) = host else {
+                kept.push(i);
+                for &j in &self.vars[ti.vars.clone()] {
+                    by_var[j].push(i);
+                }
+                continue;
+            };
+            let th = &tables[h];
+            let hv = &self.vars[th.vars.clone()];
+            pos.clear();
+            pos.extend(
+                self.vars[ti.vars.clone()]
+                    .iter()
+                    .map(|j| hv.iter().position(|v| v == j).unwrap_or(0)),
+            );
+            for a in 0..(1usize << hv.len()) {
+                let key = pos
+                    .iter()
+                    .enumerate()
+                    .fold(0usize, |acc, (q, &p)| acc | ((a >> p) & 1) << q);
+                self.values[th.values + a] += self.values[ti.values + key];
+            }
+        }
+        kept.sort_unstable();
+        let mut tables: Vec<Option<Table>> = tables.into_iter().map(Some).collect();
+        self.tables[g] = kept.iter().filter_map(|&i| tables[i].take()).collect();
     }
 
     /// Number of groups (outputs per coalition are groups × K).
@@ -147,7 +292,8 @@ impl<'a> TreeGame<'a> {
     /// (groups × K).
     pub fn eval(&self, z: &[u8], out: &mut [f64]) {
         let k = self.k;
-        let m = self.m;
+        let m = self.tb.m;
+        let ens = self.tb.ens;
         out.copy_from_slice(&self.konst);
         for (g, tables) in self.tables.iter().enumerate() {
             let acc = &mut out[g * k..(g + 1) * k];
@@ -159,8 +305,8 @@ impl<'a> TreeGame<'a> {
                 acc[t.out] += self.values[t.values + key];
             }
             for dp in &self.direct[g] {
-                let tree = &self.ens.trees[dp.tree];
-                let b = &self.bg[dp.b * m..(dp.b + 1) * m];
+                let tree = &ens.trees[dp.tree];
+                let b = &self.tb.bg[dp.b * m..(dp.b + 1) * m];
                 let mut i = 0usize;
                 loop {
                     let n = &tree.nodes[i];
@@ -171,65 +317,62 @@ impl<'a> TreeGame<'a> {
                     let v = if z[f] != 0 { self.x[f] } else { b[f] };
                     i = n.next(v, &tree.category_words) as usize;
                 }
-                acc[self.ens.tree_output[dp.tree] as usize] += dp.weight * tree.nodes[i].value;
+                acc[ens.tree_output[dp.tree] as usize] += dp.weight * tree.nodes[i].value;
             }
         }
     }
 }
 
-/// Collects into `d` the features on which x and b part ways on some path the hybrids can take.
-/// Returns false when there are more than [`MAX_VARS`].
-fn discover(tree: &Tree, x: &[f64], b: &[f64], d: &mut Vec<usize>) -> bool {
-    // (node, features of d already decided on this path, and which of them follow x)
-    let mut stack: Vec<(usize, u32, u32)> = vec![(0, 0, 0)];
-    while let Some((mut i, mut known, mut from_x)) = stack.pop() {
-        loop {
-            let n = &tree.nodes[i];
-            if n.is_leaf() {
-                break;
-            }
-            let f = n.feature as usize;
-            let lx = n.next(x[f], &tree.category_words) as usize;
-            let lb = n.next(b[f], &tree.category_words) as usize;
-            if lx == lb {
-                i = lx;
-                continue;
-            }
-            let pos = match d.iter().position(|&v| v == f) {
-                Some(p) => p,
-                None => {
-                    if d.len() == MAX_VARS {
-                        return false;
-                    }
-                    d.push(f);
-                    d.len() - 1
+/// One tree's node directions for the explained row and one background row.
+struct Dirs<'t> {
+    tree: &'t Tree,
+    x: &'t [bool],
+    b: &'t [bool],
+}
+
+impl Dirs<'_> {
+    /// The child that the row going left (`true`) or right takes at node `n`.
+    #[inline]
+    fn child(&self, n: usize, left: bool) -> usize {
+        let node = &self.tree.nodes[n];
+        (if left { node.left } else { node.right }) as usize
+    }
+
+    /// Collects into `d` the features on which x and b part ways on some path the hybrids can
+    /// take. Returns false when there are more than [`MAX_VARS`].
+    fn discover(&self, d: &mut Vec<usize>, leaves: &mut Vec<(usize, u32, u32)>) -> bool {
+        // (node, features of d already decided on this path, and which of them follow x)
+        let mut stack: Vec<(usize, u32, u32)> = vec![(0, 0, 0)];
+        leaves.clear();
+        while let Some((mut i, mut known, mut from_x)) = stack.pop() {
+            while !self.tree.nodes[i].is_leaf() {
+                let (lx, lb) = (self.x[i], self.b[i]);
+                if lx == lb {
+                    i = self.child(i, lx);
+                    continue;
                 }
-            };
-            if known >> pos & 1 == 1 {
-                i = if from_x >> pos & 1 == 1 { lx } else { lb };
-                continue;
+                let f = self.tree.nodes[i].feature as usize;
+                let pos = match d.iter().position(|&v| v == f) {
+                    Some(p) => p,
+                    None => {
+                        if d.len() == MAX_VARS {
+                            return false;
+                        }
+                        d.push(f);
+                        d.len() - 1
+                    }
+                };
+                if known >> pos & 1 == 1 {
+                    i = self.child(i, if from_x >> pos & 1 == 1 { lx } else { lb });
+                    continue;
+                }
+                known |= 1 << pos;
+                stack.push((self.child(i, lx), known, from_x | 1 << pos));
+                from_x &= !(1 << pos);
+                i = self.child(i, lb);
             }
-            known |= 1 << pos;
-            stack.push((lx, known, from_x | 1 << pos));
-            from_x &= !(1 << pos);
-            i = lb;
+            leaves.push((i, known, from_x));
         }
-    }
-    true
-}
-
-/// The leaf reached by the hybrid that takes x's value on the features `d[i]` with bit i of `a`
-/// set and b's elsewhere (only features of `d` can matter, by construction).
-fn tabulate_leaf(tree: &Tree, x: &[f64], b: &[f64], d: &[usize], a: usize) -> usize {
-    let mut i = 0usize;
-    loop {
-        let n = &tree.nodes[i];
-        if n.is_leaf() {
-            return i;
-        }
-        let f = n.feature as usize;
-        let use_x = d.iter().position(|&v| v == f).is_some_and(|p| a >> p & 1 == 1);
-        let v = if use_x { x[f] } else { b[f] };
-        i = n.next(v, &tree.category_words) as usize;
+        true
     }
 }
