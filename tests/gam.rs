@@ -353,9 +353,12 @@ fn empty_level_and_too_few_rows_are_errors_and_few_values_are_reported() {
 
     let x = Array2::from_shape_fn((12, 2), |(i, j)| (i * (j + 1)) as f64 + (j as f64) * (i * i) as f64);
     let ds = numeric_ds(x, Array1::from_shape_fn(12, |i| i as f64), &["u", "v"]);
-    let e = err(&ds, GamParams::new(Family::Gaussian));
+    let e = err(&ds, GamParams::new(Family::Gaussian).n_splines(10));
     assert!(matches!(e, GamError::TooFewRows { rows: 12, .. }), "{e}");
     assert!(e.to_string().contains("--n-splines"), "{e}");
+    // Without an explicit size the default basis shrinks to fit, and says so.
+    let gam = GamParams::new(Family::Gaussian).fit(&ds).unwrap();
+    assert!(gam.report().warnings.iter().any(|w| w.to_string().starts_with("12 rows: 4 basis functions")));
 
     // A numeric feature with 3 distinct values becomes a linear term, with a warning.
     let mut rng = ChaCha8Rng::seed_from_u64(10);

@@ -172,9 +172,15 @@ def run(ctx):
                 "metric": metric,
                 "glassbox_metric": m["glassbox"],
                 "peer_metric": m[peer],
+                "case_done_at": time.strftime("%H:%M:%S"),
                 "note": f"held-out {metric}: glassbox {m['glassbox']:.4f}, {peer} {m[peer]:.4f}; "
                         f"diffs are of held-out predictions",
             })
+            if getattr(ctx, "verbose", False):
+                r = rows[-1]
+                print(f"{name}: {peer} {metric} glassbox {r['glassbox_metric']:.4f} peer {r['peer_metric']:.4f}; "
+                      f"time glassbox {r['glassbox_s']:.3f}s peer {r['peer_s']:.3f}s ratio {r['ratio']:.1f}",
+                      file=sys.stderr, flush=True)
     return rows
 
 
@@ -187,7 +193,7 @@ def main():
     p.add_argument("--workdir", default=None)
     a = p.parse_args()
     ctx = types.SimpleNamespace(glassbox=a.glassbox, python=sys.executable, threads=a.threads,
-                                repeat=a.repeat, quick=a.quick,
+                                repeat=a.repeat, quick=a.quick, verbose=True,
                                 workdir=a.workdir or tempfile.mkdtemp(prefix="gb_gam_"))
     rows = run(ctx)
     print("| case | peer | glassbox metric | peer metric | glassbox s | peer s | peer/glassbox |")

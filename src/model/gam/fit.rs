@@ -269,12 +269,33 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
         pairs.push([i, j]);
     }
     let mut warnings = Vec::new();
+    // Basis size: as asked, or the default made smaller for small data.
+    let distincts: Vec<usize> = (0..schema.len()).map(|j| distinct(xf.column(j))).collect();
+    let n_splines = match params.n_splines {
+        Some(k) => k,
+        None => {
+            let (mut smooth, mut other) = (0usize, 1usize);
+            for (j, f) in schema.features().iter().enumerate() {
+                match &f.kind {
+                    FeatureKind::Numeric if distincts[j] > 3 => smooth += 1,
+                    FeatureKind::Categorical { levels } => other += levels.len().saturating_sub(1),
+                    _ => other += 1,
+                }
+            }
+            let budget = (n / 2).saturating_sub(other);
+            let k = if smooth == 0 { super::DEFAULT_SPLINES } else { (budget / smooth + 1).clamp(4, super::DEFAULT_SPLINES) };
+            if k < super::DEFAULT_SPLINES {
+                warnings.push(GamWarning::BasisForRows { rows: n, k });
+            }
+            k
+        }
+    };
     let mut specs = Vec::new();
     let mut names = Vec::new();
     for (j, f) in schema.features().iter().enumerate() {
         match &f.kind {
             FeatureKind::Numeric => {
-                let d = distinct(xf.column(j));
+                let d = distincts[j];
                 if d <= 3 {
                     if d > 1 {
                         warnings.push(GamWarning::ReducedBasis {
@@ -285,8 +306,8 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
                     }
                     specs.push(Spec::Linear { feature: j });
                 } else {
-                    let k = params.n_splines.min(d);
-                    if k < params.n_splines {
+                    let k = n_splines.min(d);
+                    if k < n_splines {
                         warnings.push(GamWarning::ReducedBasis {
                             feature: f.name.clone(),
                             distinct: d,
@@ -374,7 +395,7 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
             rows: n,
             params: p,
             n_smooth,
-            n_splines: params.n_splines,
+            n_splines,
             suggest,
         });
     }

@@ -66,15 +66,19 @@ pub enum Smoothing {
     Fixed(f64),
 }
 
+/// Basis size per numeric feature when none is given.
+pub const DEFAULT_SPLINES: usize = 20;
+
 /// Settings of a GAM fit. Defaults: the family's default link; 20 cubic B-splines per numeric
-/// feature (pyGAM's default `n_splines`); 6 per margin of an interaction (mgcv's `ti` default
+/// feature (pyGAM's default `n_splines`), reduced (with a warning in the report) so that the model
+/// has at most half as many coefficients as rows; 6 per margin of an interaction (mgcv's `ti` default
 /// 5 + the constraint); automatic smoothing; at most 200 iterations; no monotone constraints; no
 /// interactions.
 #[derive(Clone, Debug)]
 pub struct GamParams {
     family: Family,
     link: Option<LinkFunction>,
-    n_splines: usize,
+    n_splines: Option<usize>,
     tensor_splines: usize,
     smoothing: Smoothing,
     monotone: Vec<(String, i8)>,
@@ -88,7 +92,7 @@ impl GamParams {
         GamParams {
             family,
             link: None,
-            n_splines: 20,
+            n_splines: None,
             tensor_splines: 6,
             smoothing: Smoothing::Auto,
             monotone: Vec::new(),
@@ -103,9 +107,10 @@ impl GamParams {
         self
     }
 
-    /// Basis functions per numeric feature (≥ 4; default 20).
+    /// Basis functions per numeric feature (≥ 4). Default 20, reduced for small data (see
+    /// [`GamParams`]); a size given here is kept, and too few rows for it is an error.
     pub fn n_splines(mut self, k: usize) -> Self {
-        self.n_splines = k;
+        self.n_splines = Some(k);
         self
     }
 
@@ -149,7 +154,7 @@ impl GamParams {
             });
         }
         for (name, k) in [
-            ("n_splines", self.n_splines),
+            ("n_splines", self.n_splines.unwrap_or(DEFAULT_SPLINES)),
             ("tensor_splines", self.tensor_splines),
         ] {
             if !(4..=200).contains(&k) {
@@ -275,6 +280,13 @@ pub enum GamWarning {
         /// Basis size used (0 = linear term).
         k: usize,
     },
+    /// The default basis was made smaller to keep the coefficients at most half the rows.
+    BasisForRows {
+        /// Training rows.
+        rows: usize,
+        /// Basis size used per numeric feature.
+        k: usize,
+    },
     /// Missing training values were filled.
     Imputed {
         /// Feature.
@@ -299,6 +311,7 @@ impl std::fmt::Display for GamWarning {
             GamWarning::NotConverged { iterations } => write!(f, "penalised IRLS did not converge in {iterations} iterations; the smoothing parameters may not be optimal"),
             GamWarning::ReducedBasis { feature, distinct, k: 0 } => write!(f, "feature '{feature}' has {distinct} distinct values: fitted as a linear term"),
             GamWarning::ReducedBasis { feature, distinct, k } => write!(f, "feature '{feature}' has {distinct} distinct values: basis reduced to {k} functions"),
+            GamWarning::BasisForRows { rows, k } => write!(f, "{rows} rows: {k} basis functions per numeric feature instead of {DEFAULT_SPLINES}, so the model has at most half as many coefficients as rows (set --n-splines to choose)"),
             GamWarning::Imputed { feature, count, fill } => write!(f, "feature '{feature}': {count} missing training values filled with {fill}"),
             GamWarning::MonotoneViolation { feature, max_violation } => write!(f, "feature '{feature}': monotone constraint violated by up to {max_violation:.3e} between adjacent coefficients"),
         }
