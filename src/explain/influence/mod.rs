@@ -24,7 +24,10 @@
 //!   standardisation and of `Σ w` on the removed row — so it predicts the refit glassbox would do.
 //! - [`BoostIn`] (`boostin.rs`): Brophy, Hammoudeh & Lowd (JMLR 2023), TracIn adapted to
 //!   gradient-boosted trees, for glassbox-trained GBDTs, replayed from the model and its training
-//!   data.
+//!   data (`replay.rs`). O(n·T) to prepare, O(Σ leaf sizes) per explained row.
+//! - [`LeafInfluence`] (`leaf_influence.rs`): Sharchilev et al. (ICML 2018), the influence
+//!   function with the tree structures fixed and the change of every later tree's gradients
+//!   propagated. Closer to retraining, but O(n²·T): for small and medium data.
 //!
 //! # Where GAMs and NAMs plug in
 //! The GLM path is split in two: a model-specific part computes, per training row, the *removal
@@ -47,11 +50,14 @@
 
 mod boostin;
 mod glm;
+mod leaf_influence;
 mod parametric;
+mod replay;
 mod table;
 
 pub use boostin::BoostIn;
 pub use glm::GlmInfluence;
+pub use leaf_influence::LeafInfluence;
 pub use parametric::{CholeskyInverse, ConjugateGradient, InverseHessian, ParametricInfluence};
 pub use table::{influence_table, InfluenceRow, InfluenceTable, SelfInfluence};
 
@@ -119,6 +125,7 @@ mod autotraits {
     fn public_types_are_send_sync() {
         send_sync::<super::GlmInfluence>();
         send_sync::<super::BoostIn>();
+        send_sync::<super::LeafInfluence>();
         send_sync::<super::InfluenceTable>();
         send_sync::<super::ParametricInfluence>();
     }
