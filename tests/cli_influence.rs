@@ -107,6 +107,14 @@ fn glm_influence_csv_matches_the_library() {
         assert_eq!(line[2], lib[line[1] as usize]);
     }
 
+    // Tree methods on a GLM: a usage error.
+    let out = run(&[
+        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
+        "--method", "boostin", "--out", s(&dir.path().join("no.csv")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a GLM's influence is exact"));
+
     // --top 0: every training row, per explained row.
     let out = run(&[
         "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
@@ -129,6 +137,12 @@ fn gbdt_influence_runs_and_on_prediction_needs_no_label() {
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(read(&out_csv).len(), 2 * 4);
+    let out = run(&[
+        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
+        "--on", "prediction", "--method", "leaf-influence", "--top", "0", "--out", s(&out_csv),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(read(&out_csv).len(), 2 * 200);
     // Without a label the loss cannot be measured: a usage error naming the file and column.
     let out = run(&[
         "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),

@@ -7,13 +7,26 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use glassbox::data::{Dataset, TargetSpec, UnseenPolicy};
 use glassbox::explain::influence::{
-    influence_table, BoostIn, GlmInfluence, Influence, InfluenceTarget, SelfInfluence, DEFAULT_TOP,
+    influence_table, BoostIn, GlmInfluence, Influence, InfluenceTarget, LeafInfluence, SelfInfluence,
+    DEFAULT_TOP,
 };
 use glassbox::model::AnyModel;
 use ndarray::Array1;
 
 use super::predict::UnseenArg;
 use super::{CliError, Context, UsageError};
+
+/// Influence method for tree ensembles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// The model's default: the exact influence function for GLMs, BoostIn for GBDTs.
+    Auto,
+    /// BoostIn (Brophy et al. 2023): O(n·trees), any size (GBDT only).
+    Boostin,
+    /// LeafInfluence (Sharchilev et al. 2018): propagates through later trees, O(n²·trees),
+    /// small and medium data (GBDT only, single output).
+    LeafInfluence,
+}
 
 /// What the influence is measured on.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -27,7 +40,7 @@ pub enum OnArg {
 /// Influence of training rows on explained rows: for each row of --data, the top-K most helpful
 /// and most harmful rows of --train, written long-form as `row,train_row,influence` (influence =
 /// predicted loss without the training row minus loss with it: positive = it helped). GLMs get
-/// the exact influence function, glassbox GBDTs BoostIn.
+/// the exact influence function, glassbox GBDTs BoostIn (or LeafInfluence).
 #[derive(Args, Debug)]
 pub struct InfluenceArgs {
     /// Model: a glassbox GLM or gradient-boosted model.
@@ -52,6 +65,9 @@ pub struct InfluenceArgs {
     /// flipped labels) first, as `rank,train_row,self_influence`.
     #[arg(long, value_name = "OUT2.csv")]
     pub self_influence: Option<PathBuf>,
+    /// Estimator: auto (exact for GLMs, BoostIn for GBDTs), boostin or leaf-influence.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub method: MethodArg,
     /// Influence on the loss (default) or on the raw prediction.
     #[arg(long, value_enum, default_value = "loss")]
     pub on: OnArg,
@@ -83,6 +99,12 @@ fn load_train(path: &Path, model: &AnyModel, target: &TargetSpec) -> Result<Data
 
 fn estimator(args: &InfluenceArgs, model: &AnyModel) -> Result<(Box<dyn Influence>, TargetSpec), CliError> {
     if let Some(glm) = model.as_glm() {
+        if args.method != MethodArg::Auto {
+            return Err(UsageError(
+                "--method boostin / leaf-influence apply to gradient-boosted models; a GLM's influence is exact (leave --method out)".into(),
+            )
+            .into());
+        }
         let target = glm.target().clone();
         let ds = load_train(&args.train, model, &target)?;
         let report = glm.report();
@@ -125,10 +147,18 @@ fn estimator(args: &InfluenceArgs, model: &AnyModel) -> Result<(Box<dyn Influenc
     })?;
     let ds = load_train(&args.train, model, &target)?;
     let y = ds.y().expect("checked in load_train");
-    let est = BoostIn::new(ens, ds.x().view(), y.view()).map_err(|e| {
+    let in_file = |e: glassbox::explain::ExplainError| {
         anyhow::Error::from(UsageError(format!("{}: {e}", args.train.display())))
-    })?;
-    Ok((Box::new(est), target))
+    };
+    let est: Box<dyn Influence> = match args.method {
+        MethodArg::Auto | MethodArg::Boostin => {
+            Box::new(BoostIn::new(ens, ds.x().view(), y.view()).map_err(in_file)?)
+        }
+        MethodArg::LeafInfluence => {
+            Box::new(LeafInfluence::new(ens, ds.x().view(), y.view()).map_err(in_file)?)
+        }
+    };
+    Ok((est, target))
 }
 
 pub fn run(ctx: &Context, args: InfluenceArgs) -> Result<(), CliError> {
