@@ -13,7 +13,9 @@ mod loo;
 use std::time::Instant;
 
 use glassbox::data::{Dataset, SchemaOptions};
-use glassbox::explain::influence::{BoostIn, GlmInfluence, Influence, InfluenceTarget, SelfInfluence};
+use glassbox::explain::influence::{
+    BoostIn, GlmInfluence, Influence, InfluenceTarget, LeafInfluence, SelfInfluence,
+};
 use glassbox::model::gbdt::GbdtParams;
 use glassbox::model::glm::{Family, GlmParams, Penalty};
 use rand::seq::index::sample;
@@ -72,10 +74,11 @@ fn loo_gbdt() {
     ] {
         let (model, _) = params.fit(&train).unwrap();
         let est = BoostIn::new(&model, train.x().view(), train.y().unwrap().view()).unwrap();
+        let leaf = LeafInfluence::new(&model, train.x().view(), train.y().unwrap().view()).unwrap();
         let rows = loo::spread(800, 100);
-        let pred = summed(&est, &test, &rows);
         let changes = loo::gbdt_loo(&params, &train, &test, &rows);
-        report(&format!("BoostIn, {label} (german_credit, 800 / 200)"), &pred, &changes);
+        report(&format!("BoostIn, {label} (german_credit, 800 / 200)"), &summed(&est, &test, &rows), &changes);
+        report(&format!("LeafInfluence, {label} (german_credit, 800 / 200)"), &summed(&leaf, &test, &rows), &changes);
     }
 }
 
