@@ -26,6 +26,10 @@
 //!
 //! `ℓᵢ″` is the observed curvature: `w/(V g′²)` for canonical links (where it equals IRLS's
 //! weights), and a central difference of the analytic `ℓ′` otherwise.
+//!
+//! Held fixed, and documented as such: a λ chosen by cross-validation (a refit would re-run the
+//! CV; that choice is not differentiated), and the explained rows' offset (0, as in
+//! `predict`: the loss of a row is the loss per unit exposure).
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 
