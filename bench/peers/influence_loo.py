@@ -31,7 +31,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def design(df, target, ignore):
     x = df.drop(columns=[target] + ignore)
-    cats = [c for c in x.columns if x[c].dtype == object]
+    cats = list(x.select_dtypes(exclude="number").columns)
     x = pd.get_dummies(x, columns=cats, drop_first=True, dtype=float)
     x.insert(0, "intercept", 1.0)
     return x.to_numpy(dtype=float)
