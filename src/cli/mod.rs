@@ -6,6 +6,7 @@
 
 mod explain;
 mod explain_sampling;
+mod influence;
 mod interactions;
 mod plot;
 mod plot_shape;
@@ -39,6 +40,7 @@ Examples:
   glassbox plot summary --explanation shap.csv --model model.json --data data/german_credit.csv --out summary.svg
   glassbox plot waterfall --explanation shap.csv --data data/german_credit.csv --row 3 --out row3.png
   glassbox reasons --explanation shap.csv --model model.json --data data/german_credit.csv --out reasons.csv
+  glassbox influence --model glm.json --train data/german_credit.csv --data rows.csv --top 5 --out influence.csv
   glassbox report --model model.json --data data/german_credit.csv --out report/
 
 Exit codes: 0 success, 1 failure, 2 usage or input error.";
@@ -67,6 +69,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Exact SHAP interaction values of a tree ensemble (top pairs or chosen features).
     Interactions(interactions::InteractionsArgs),
+    /// Which training rows helped or hurt each row (influence functions, BoostIn).
+    Influence(influence::InfluenceArgs),
     /// Split a table into seeded train and test parts.
     Split(split::SplitArgs),
     /// Print a GLM's coefficient table and fit statistics (statsmodels-style).
@@ -166,6 +170,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Predict(a) => predict::run(&ctx, a),
         Command::Explain(a) => explain::run(&ctx, a),
         Command::Split(a) => split::run(&ctx, a),
+        Command::Influence(a) => influence::run(&ctx, a),
         Command::Interactions(a) => interactions::run(&ctx, a),
         Command::Summary(a) => summary::run(&ctx, a),
         Command::Plot(a) => plot::run(&ctx, a),

@@ -119,7 +119,7 @@ pub fn adjust_options(glm: &GlmArgs, is_glm: bool, mut options: SchemaOptions) -
     options
 }
 
-fn column(path: &Path, name: &str) -> Result<Array1<f64>, CliError> {
+pub(super) fn column(path: &Path, name: &str) -> Result<Array1<f64>, CliError> {
     let schema = FeatureSchema::numeric([name]);
     let ds = Dataset::load_with_schema(path, &schema, None, UnseenPolicy::Error)?;
     let col = ds.x().column(0).to_owned();

@@ -6,6 +6,7 @@
 //! data layer and never do I/O; the CLI and report layers write their results.
 
 pub mod additive;
+pub mod influence;
 mod diagnostics;
 mod error;
 mod explanation;

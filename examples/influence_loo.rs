@@ -1,0 +1,181 @@
+//! Influence benchmark: predicted influence against leave-one-out retraining on more rows than the
+//! tests use, mislabel detection over several seeds, and the GLM's all-rows timing on
+//! adult_income.
+//!
+//! ```sh
+//! cargo run --release --example influence_loo -- [loo|mislabel|timing|all] [ADULT.csv]
+//! ```
+//! `ADULT.csv` defaults to `../shared/data/adult_income.csv` (target `income_gt_50k`).
+
+#[path = "../tests/common/influence_loo.rs"]
+mod loo;
+
+use std::time::Instant;
+
+use glassbox::data::{Dataset, SchemaOptions};
+use glassbox::explain::influence::{
+    BoostIn, GlmInfluence, Influence, InfluenceTarget, LeafInfluence, SelfInfluence,
+};
+use glassbox::model::gbdt::GbdtParams;
+use glassbox::model::glm::{Family, GlmParams, Penalty};
+use rand::seq::index::sample;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn german() -> Dataset {
+    Dataset::load_training("data/german_credit.csv", "bad_credit", &SchemaOptions::default()).unwrap()
+}
+
+fn summed(est: &dyn Influence, test: &Dataset, rows: &[usize]) -> Vec<f64> {
+    let y = test.y().unwrap();
+    let mut total = vec![0.0; rows.len()];
+    for r in 0..test.n_rows() {
+        let inf = est.influence(test.x().row(r), Some(y[r]), InfluenceTarget::Loss).unwrap();
+        for (j, &k) in rows.iter().enumerate() {
+            total[j] += inf[k];
+        }
+    }
+    total
+}
+
+fn report(name: &str, pred: &[f64], changes: &[Vec<f64>]) {
+    let actual: Vec<f64> = changes.iter().map(|c| c.iter().sum()).collect();
+    println!(
+        "{name}: {} LOO retrains, test-set loss: Pearson {:.4}, Spearman {:.4}",
+        changes.len(),
+        loo::pearson(pred, &actual),
+        loo::spearman(pred, &actual)
+    );
+}
+
+fn loo_glm() {
+    let ds = german();
+    let train = ds.select_rows(&(0..800).collect::<Vec<_>>());
+    let test = ds.select_rows(&(800..1000).collect::<Vec<_>>());
+    let params = GlmParams::new(Family::Binomial).penalty(Penalty::Fixed { l1: 0.0, l2: 0.01 });
+    let glm = params.fit(&train, None, None).unwrap();
+    let est = GlmInfluence::new(&glm, train.x().view(), train.y().unwrap().view(), None, None).unwrap();
+    let rows = loo::spread(800, 200);
+    let pred = summed(&est, &test, &rows);
+    let changes = loo::glm_loo(&params, &train, &test, &rows);
+    report("GLM logistic L2 (german_credit, 800 train / 200 test, 49 design columns)", &pred, &changes);
+}
+
+fn loo_gbdt() {
+    let ds = german();
+    let train = ds.select_rows(&(0..800).collect::<Vec<_>>());
+    let test = ds.select_rows(&(800..1000).collect::<Vec<_>>());
+    for (label, params) in [
+        ("GBDT 100 trees, 31 leaves (defaults)", GbdtParams::default().seed(3)),
+        (
+            "GBDT 20 trees, 8 leaves, lambda 1",
+            GbdtParams::default().n_trees(20).max_leaves(Some(8)).min_samples_leaf(10).lambda(1.0).seed(3),
+        ),
+    ] {
+        let (model, _) = params.fit(&train).unwrap();
+        let est = BoostIn::new(&model, train.x().view(), train.y().unwrap().view()).unwrap();
+        let leaf = LeafInfluence::new(&model, train.x().view(), train.y().unwrap().view()).unwrap();
+        let rows = loo::spread(800, 100);
+        let changes = loo::gbdt_loo(&params, &train, &test, &rows);
+        report(&format!("BoostIn, {label} (german_credit, 800 / 200)"), &summed(&est, &test, &rows), &changes);
+        report(&format!("LeafInfluence, {label} (german_credit, 800 / 200)"), &summed(&leaf, &test, &rows), &changes);
+    }
+}
+
+fn mislabel() {
+    let base = german();
+    let n = base.n_rows();
+    let (mut glm_sum, mut gbdt_sum) = (0.0, 0.0);
+    let seeds = [1u64, 2, 3, 4, 5, 2026];
+    for &seed in &seeds {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let flipped = sample(&mut rng, n, n / 20).into_vec();
+        let mut y = base.y().unwrap().clone();
+        for &i in &flipped {
+            y[i] = 1.0 - y[i];
+        }
+        let ds = Dataset::from_parts(base.x().clone(), Some(y), base.schema().clone(), base.target().cloned()).unwrap();
+        let found = |si: SelfInfluence| {
+            let top = &si.ranking()[..n / 10];
+            flipped.iter().filter(|i| top.contains(i)).count() as f64 / flipped.len() as f64
+        };
+        let glm = GlmParams::new(Family::Binomial)
+            .penalty(Penalty::Fixed { l1: 0.0, l2: 0.01 })
+            .fit(&ds, None, None)
+            .unwrap();
+        let e = GlmInfluence::new(&glm, ds.x().view(), ds.y().unwrap().view(), None, None).unwrap();
+        let g = found(SelfInfluence::compute(&e).unwrap());
+        let (m, _) = GbdtParams::default().n_trees(50).seed(5).fit(&ds).unwrap();
+        let b = BoostIn::new(&m, ds.x().view(), ds.y().unwrap().view()).unwrap();
+        let t = found(SelfInfluence::compute(&b).unwrap());
+        println!("mislabel seed {seed}: flipped found in top 10% of self-influence: GLM {:.0}%, BoostIn {:.0}% (random 10%)", 100.0 * g, 100.0 * t);
+        glm_sum += g;
+        gbdt_sum += t;
+    }
+    println!(
+        "mislabel mean over {} seeds: GLM {:.1}%, BoostIn {:.1}%",
+        seeds.len(),
+        100.0 * glm_sum / seeds.len() as f64,
+        100.0 * gbdt_sum / seeds.len() as f64
+    );
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn timing(path: &str) {
+    // education_num is education's level order: collinear with its dummies.
+    let opts = SchemaOptions {
+        ignore: vec!["education_num".into()],
+        ..SchemaOptions::default()
+    };
+    let ds = Dataset::load_training(path, "income_gt_50k", &opts).unwrap();
+    let n = ds.n_rows();
+    let params = GlmParams::new(Family::Binomial).penalty(Penalty::Fixed { l1: 0.0, l2: 1e-3 });
+    let y = ds.y().unwrap();
+    let t0 = Instant::now();
+    let glm = params.fit(&ds, None, None).unwrap();
+    let f = t0.elapsed().as_secs_f64();
+    let p = glm.coefficients().len();
+    let (mut prep_t, mut one_t, mut self_t) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let est = GlmInfluence::new(&glm, ds.x().view(), y.view(), None, None).unwrap();
+        prep_t.push(t0.elapsed().as_secs_f64());
+        let t0 = Instant::now();
+        let inf = est.influence(ds.x().row(7), Some(y[7]), InfluenceTarget::Loss).unwrap();
+        one_t.push(t0.elapsed().as_secs_f64());
+        assert_eq!(inf.len(), n);
+        let t0 = Instant::now();
+        let _ = est.self_influence().unwrap();
+        self_t.push(t0.elapsed().as_secs_f64());
+    }
+    let (pr, o, s) = (median(prep_t), median(one_t), median(self_t));
+    println!("adult_income: {n} training rows, {p} design columns, logistic L2 (median of 3; the fit once)");
+    println!("  one refit (what LOO costs per row):            {f:.3} s");
+    println!("  prepare (gradients + Hessian + Cholesky, once): {pr:.3} s  = {:.3} refits", pr / f);
+    println!("  influence of all {n} rows on one row:         {o:.4} s  = {:.5} refits", o / f);
+    println!("  self-influence of all rows:                     {s:.3} s  = {:.3} refits", s / f);
+    println!("  first row end to end (prepare + one row):       {:.3} s", pr + o);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let what = args.get(1).map_or("all", |s| s.as_str());
+    let adult = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| "../shared/data/adult_income.csv".into());
+    if matches!(what, "loo" | "all") {
+        loo_glm();
+        loo_gbdt();
+    }
+    if matches!(what, "mislabel" | "all") {
+        mislabel();
+    }
+    if matches!(what, "timing" | "all") {
+        timing(&adult);
+    }
+}

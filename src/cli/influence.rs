@@ -1,0 +1,223 @@
+//! `glassbox influence`: which training rows helped or hurt each explained row, and the
+//! self-influence ranking of the training rows.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use glassbox::data::{Dataset, TargetSpec, UnseenPolicy};
+use glassbox::explain::influence::{
+    influence_table, BoostIn, GlmInfluence, Influence, InfluenceTarget, LeafInfluence, SelfInfluence,
+    DEFAULT_TOP,
+};
+use glassbox::model::AnyModel;
+use ndarray::Array1;
+
+use super::predict::UnseenArg;
+use super::{CliError, Context, UsageError};
+
+/// Influence method for tree ensembles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// The model's default: the exact influence function for GLMs, BoostIn for GBDTs.
+    Auto,
+    /// BoostIn (Brophy et al. 2023): O(n·trees), any size (GBDT only).
+    Boostin,
+    /// LeafInfluence (Sharchilev et al. 2018): propagates through later trees, O(n²·trees),
+    /// small and medium data (GBDT only, single output).
+    LeafInfluence,
+}
+
+/// What the influence is measured on.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OnArg {
+    /// The explained row's loss (needs the target column in --data).
+    Loss,
+    /// The explained row's raw prediction (linear predictor / raw score).
+    Prediction,
+}
+
+/// Influence of training rows on explained rows: for each row of --data, the top-K most helpful
+/// and most harmful rows of --train, written long-form as `row,train_row,influence` (influence =
+/// predicted loss without the training row minus loss with it: positive = it helped). GLMs get
+/// the exact influence function, glassbox GBDTs BoostIn (or LeafInfluence).
+#[derive(Args, Debug)]
+pub struct InfluenceArgs {
+    /// Model: a glassbox GLM or gradient-boosted model.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The training data the model was fitted on, with its target column (and the GLM's
+    /// weights/offset columns, if it used them).
+    #[arg(long, value_name = "TRAIN.csv")]
+    pub train: PathBuf,
+    /// Rows to explain (CSV or Parquet); with the target column for --on loss.
+    #[arg(long, value_name = "ROWS.csv")]
+    pub data: PathBuf,
+    /// Output CSV `row,train_row,influence`, per row from most helpful to most harmful. Written
+    /// atomically.
+    #[arg(long, value_name = "OUT.csv")]
+    pub out: PathBuf,
+    /// K helpful and K harmful training rows per explained row; 0 = all training rows
+    /// [default: 10].
+    #[arg(long, value_name = "K")]
+    pub top: Option<usize>,
+    /// Also write every training row's self-influence, highest (most suspicious: outliers,
+    /// flipped labels) first, as `rank,train_row,self_influence`.
+    #[arg(long, value_name = "OUT2.csv")]
+    pub self_influence: Option<PathBuf>,
+    /// Estimator: auto (exact for GLMs, BoostIn for GBDTs), boostin or leaf-influence.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub method: MethodArg,
+    /// Influence on the loss (default) or on the raw prediction.
+    #[arg(long, value_enum, default_value = "loss")]
+    pub on: OnArg,
+    /// Categories not seen in training, in --data: error (default) or missing.
+    #[arg(long, value_enum, default_value = "error")]
+    pub unseen: UnseenArg,
+}
+
+fn numeric_column(path: &Path, name: &str) -> Result<Array1<f64>, CliError> {
+    super::train_glm::column(path, name)
+}
+
+fn load_train(path: &Path, model: &AnyModel, target: &TargetSpec) -> Result<Dataset, CliError> {
+    let schema = model.as_model().schema();
+    let ds = Dataset::load_with_schema(path, schema, Some(target), UnseenPolicy::Error)?;
+    if ds.y().is_none() {
+        return Err(UsageError(format!(
+            "{}: no target column '{}': influence needs the training labels the model was fitted on",
+            path.display(),
+            target.name
+        ))
+        .into());
+    }
+    if ds.n_rows() == 0 {
+        return Err(UsageError(format!("{}: no training rows", path.display())).into());
+    }
+    Ok(ds)
+}
+
+fn estimator(args: &InfluenceArgs, model: &AnyModel) -> Result<(Box<dyn Influence>, TargetSpec), CliError> {
+    if let Some(glm) = model.as_glm() {
+        if args.method != MethodArg::Auto {
+            return Err(UsageError(
+                "--method boostin / leaf-influence apply to gradient-boosted models; a GLM's influence is exact (leave --method out)".into(),
+            )
+            .into());
+        }
+        let target = glm.target().clone();
+        let ds = load_train(&args.train, model, &target)?;
+        let report = glm.report();
+        let weights = match &report.weights_column {
+            Some(c) => Some(numeric_column(&args.train, c)?),
+            None => None,
+        };
+        let offset = match &report.offset_column {
+            Some(c) => Some(numeric_column(&args.train, c)?),
+            None => None,
+        };
+        let y = ds.y().expect("checked in load_train");
+        let est = GlmInfluence::new(
+            glm,
+            ds.x().view(),
+            y.view(),
+            weights.as_ref().map(|w| w.view()),
+            offset.as_ref().map(|o| o.view()),
+        )?;
+        return Ok((Box::new(est), target));
+    }
+    let Some(ens) = model.as_trees() else {
+        return Err(UsageError(format!(
+            "influence supports GLMs and glassbox gradient-boosted models; {} is a {} model",
+            args.model.display(),
+            model.kind_name()
+        ))
+        .into());
+    };
+    if ens.source != glassbox::model::EnsembleSource::GradientBoosting {
+        return Err(UsageError(format!(
+            "influence needs a model whose training glassbox can replay: {} is a {} model; train it with `glassbox train --model gbdt` (no --subsample, no validation split)",
+            args.model.display(),
+            model.kind_name()
+        ))
+        .into());
+    }
+    let target = ens.target.clone().ok_or_else(|| {
+        UsageError(format!("{}: the model records no target", args.model.display()))
+    })?;
+    let ds = load_train(&args.train, model, &target)?;
+    let y = ds.y().expect("checked in load_train");
+    let in_file = |e: glassbox::explain::ExplainError| {
+        anyhow::Error::from(UsageError(format!("{}: {e}", args.train.display())))
+    };
+    let est: Box<dyn Influence> = match args.method {
+        MethodArg::Auto | MethodArg::Boostin => {
+            Box::new(BoostIn::new(ens, ds.x().view(), y.view()).map_err(in_file)?)
+        }
+        MethodArg::LeafInfluence => {
+            Box::new(LeafInfluence::new(ens, ds.x().view(), y.view()).map_err(in_file)?)
+        }
+    };
+    Ok((est, target))
+}
+
+pub fn run(ctx: &Context, args: InfluenceArgs) -> Result<(), CliError> {
+    let model = AnyModel::load(&args.model)?;
+    let (est, target) = estimator(&args, &model)?;
+    let on = match args.on {
+        OnArg::Loss => InfluenceTarget::Loss,
+        OnArg::Prediction => InfluenceTarget::Prediction,
+    };
+    let schema = model.as_model().schema();
+    let rows = Dataset::load_with_schema(&args.data, schema, Some(&target), args.unseen.into())?;
+    if matches!(on, InfluenceTarget::Loss) && rows.y().is_none() {
+        return Err(UsageError(format!(
+            "{}: no target column '{}': the influence on the loss needs each row's label (add the column, or use --on prediction)",
+            args.data.display(),
+            target.name
+        ))
+        .into());
+    }
+    let top = args.top.unwrap_or(DEFAULT_TOP);
+    let table = influence_table(
+        est.as_ref(),
+        rows.x().view(),
+        rows.y().map(|y| y.view()),
+        on,
+        top,
+    )?;
+    // Everything is computed before anything is written, so a failure leaves no output.
+    let si = match &args.self_influence {
+        Some(_) => Some(SelfInfluence::compute(est.as_ref())?),
+        None => None,
+    };
+    glassbox::output::write_atomic(&args.out, |w| {
+        writeln!(w, "row,train_row,influence")?;
+        for r in table.rows() {
+            writeln!(w, "{},{},{}", r.row, r.train_row, r.influence)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", args.out.display()))?;
+    if let (Some(path), Some(si)) = (&args.self_influence, &si) {
+        glassbox::output::write_atomic(path, |w| {
+            writeln!(w, "rank,train_row,self_influence")?;
+            for (rank, &k) in si.ranking().iter().enumerate() {
+                writeln!(w, "{},{},{}", rank + 1, k, si.values()[k])?;
+            }
+            Ok(())
+        })
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+    }
+    super::status(
+        ctx,
+        format!(
+            "{} influence of {} training rows on {} rows -> {}",
+            est.method(),
+            est.n_train(),
+            rows.n_rows(),
+            args.out.display()
+        ),
+    );
+    Ok(())
+}
