@@ -8,6 +8,7 @@ mod explain;
 mod explain_sampling;
 mod interactions;
 mod plot;
+mod plot_shape;
 mod predict;
 mod reasons;
 mod report;
@@ -15,6 +16,7 @@ mod split;
 mod summary;
 mod train;
 mod train_glm;
+mod train_nam;
 
 use clap::{Parser, Subcommand};
 

@@ -23,6 +23,9 @@ pub enum PlotKind {
     Dependence,
     /// One row (--row) from the base value to the model output.
     Waterfall,
+    /// A NAM's shape function of one feature (--feature): ensemble mean, members' range as the
+    /// band, and a rug of --data's values.
+    Shape,
 }
 
 /// Where the explanation comes from: a table written by `glassbox explain`, or a model to explain.
@@ -266,6 +269,9 @@ pub struct PlotArgs {
 
 pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
     plot::Format::from_path(&args.out).map_err(plot_error)?;
+    if matches!(args.kind, PlotKind::Shape) {
+        return super::plot_shape::run(ctx, &args);
+    }
     let (e, _model) = load_explanation(&args.source)?;
     let common = PlotOptions {
         output: output_index(&e, args.output.as_deref())?,
@@ -333,6 +339,7 @@ pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
                 },
             )
         }
+        PlotKind::Shape => unreachable!("drawn above"),
     }
     .map_err(plot_error)?;
     plot::save(&canvas, &args.out).map_err(plot_error)?;

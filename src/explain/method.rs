@@ -48,11 +48,11 @@ impl Method {
     }
 
     /// The exact method that suits a model best: Tree SHAP for ensembles, additive contributions
-    /// for GLMs.
+    /// for GLMs and NAMs.
     pub fn default_for(model: &AnyModel) -> Method {
         match model {
             AnyModel::TreeEnsemble(_) => Method::TreeShap,
-            AnyModel::Glm(_) => Method::Additive,
+            AnyModel::Glm(_) | AnyModel::Nam(_) => Method::Additive,
         }
     }
 }
@@ -125,6 +125,7 @@ enum PreparedKind<'a> {
     TreeShap(TreeShap<'a>),
     Interventional(InterventionalTreeShap<'a>),
     Glm(&'a crate::model::glm::Glm),
+    Nam(&'a crate::model::nam::Nam),
     KernelShap(&'a AnyModel, ArrayView2<'a, f64>),
     Lime(&'a AnyModel, ArrayView2<'a, f64>),
 }
@@ -150,6 +151,7 @@ pub fn prepare<'a>(
     }
     let kind = match (method, model) {
         (Method::Additive, AnyModel::Glm(glm)) => PreparedKind::Glm(glm),
+        (Method::Additive, AnyModel::Nam(nam)) => PreparedKind::Nam(nam),
         (Method::KernelShap, _) => match background {
             Some(bg) => PreparedKind::KernelShap(model, bg),
             None => unreachable!("checked above: the method needs a background"),
@@ -247,6 +249,9 @@ impl Prepared<'_> {
             }
             PreparedKind::Glm(glm) => {
                 super::additive::explain_glm(glm, x, o.output_space, o.additivity_tolerance)
+            }
+            PreparedKind::Nam(nam) => {
+                super::additive::explain_nam(nam, x, o.output_space, o.additivity_tolerance)
             }
         }
     }

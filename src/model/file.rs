@@ -38,6 +38,8 @@ pub enum AnyModel {
     TreeEnsemble(TreeEnsemble),
     /// A generalised linear model.
     Glm(super::glm::Glm),
+    /// A neural additive model (an ensemble of NAMs).
+    Nam(super::nam::Nam),
 }
 
 #[derive(Serialize)]
@@ -64,6 +66,7 @@ impl AnyModel {
         match self {
             AnyModel::TreeEnsemble(m) => m,
             AnyModel::Glm(m) => m,
+            AnyModel::Nam(m) => m,
         }
     }
 
@@ -75,11 +78,19 @@ impl AnyModel {
         }
     }
 
+    /// The neural additive model, when this is one.
+    pub fn as_nam(&self) -> Option<&super::nam::Nam> {
+        match self {
+            AnyModel::Nam(m) => Some(m),
+            _ => None,
+        }
+    }
+
     /// The tree ensemble, when this is one.
     pub fn as_trees(&self) -> Option<&TreeEnsemble> {
         match self {
             AnyModel::TreeEnsemble(m) => Some(m),
-            AnyModel::Glm(_) => None,
+            _ => None,
         }
     }
 
@@ -93,6 +104,7 @@ impl AnyModel {
                 super::EnsembleSource::LightGbm { .. } => "LightGBM (imported)",
             },
             AnyModel::Glm(_) => "GLM (glassbox)",
+            AnyModel::Nam(_) => "neural additive model (glassbox)",
         }
     }
 
@@ -194,6 +206,10 @@ fn load_glassbox(path: &Path, value: serde_json::Value) -> Result<AnyModel> {
             message,
         })?,
         AnyModel::Glm(m) => m.validate().map_err(|message| ModelError::Corrupt {
+            path: path.into(),
+            message,
+        })?,
+        AnyModel::Nam(m) => m.validate().map_err(|message| ModelError::Corrupt {
             path: path.into(),
             message,
         })?,

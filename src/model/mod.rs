@@ -15,6 +15,7 @@ pub mod forest;
 pub mod gbdt;
 pub mod glm;
 pub mod import;
+pub mod nam;
 pub mod tree;
 
 pub use error::{ModelError, Result};
