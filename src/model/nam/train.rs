@@ -668,15 +668,29 @@ mod tests {
         let rows: Vec<usize> = (0..data.y.len()).collect();
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let mut member = init_member(&data, &[6, 4], &rows, &mut rng);
-        // Learned values and ExU weights off their initial values so every path is exercised;
-        // ExU slopes small enough that the units sit inside their linear range for most rows.
+        // Learned values off their initial zeros so every path is exercised; ExU slopes small
+        // enough that many units sit inside their linear range.
         for t in &mut member.terms {
             for (i, v) in t.values.iter_mut().enumerate() {
                 *v = 0.1 * (i as f64 + 1.0);
             }
-            if let (Some(net), Activation::Exu) = (&mut t.net, activation) {
-                for w in &mut net.first_w {
-                    *w = -0.7 + 0.1 * rng.gen::<f64>();
+            if let Some(net) = &mut t.net {
+                if activation == Activation::Exu {
+                    for w in &mut net.first_w {
+                        *w = -0.7 + 0.1 * rng.gen::<f64>();
+                    }
+                }
+                // Initial kinks sit exactly on training values (that is the initialisation);
+                // move them off so no row is at a kink, where the loss is not differentiable.
+                for b in &mut net.first_b {
+                    *b += 0.01 + 0.02 * rng.gen::<f64>();
+                }
+                // Likewise dense biases start at 0, so a row whose inputs are all 0 sits on a
+                // kink; nonzero biases avoid that.
+                for d in &mut net.hidden {
+                    for b in &mut d.b {
+                        *b = 0.05 + 0.1 * rng.gen::<f64>();
+                    }
                 }
             }
         }
