@@ -76,8 +76,9 @@ fn glorot(n_in: usize, n_out: usize) -> f64 {
 impl FeatureNet {
     /// A freshly initialised net with hidden sizes `sizes` (first layer first; at least one).
     ///
-    /// ExU weights ~ N(4, 0.5²) as in the paper's code; ExU centres are drawn from the feature's
-    /// (standardised) training values `centres`, so the kinks start where the data are. ReLU first
+    /// ExU weights ~ N(4, 0.5²) as in the paper's code; ExU centres are drawn uniformly from
+    /// `centres` (the feature's distinct standardised training values), so the kinks start where
+    /// the data are. ReLU first
     /// layers and dense layers are Glorot-uniform with zero biases.
     pub fn init<R: Rng>(sizes: &[usize], act: Activation, centres: &[f64], rng: &mut R) -> Self {
         let h0 = sizes[0];

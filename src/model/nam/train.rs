@@ -346,11 +346,16 @@ pub(crate) fn init_member<R: Rng>(
         .iter()
         .map(|col| match col {
             Col::Numeric(values) => {
-                let centres: Vec<f64> = train_rows
+                // Kinks start at the feature's distinct training values, drawn uniformly: a
+                // skewed feature (capital gains, mostly 0) then still gets kinks across its
+                // range instead of nearly all of them at its mode.
+                let mut centres: Vec<f64> = train_rows
                     .iter()
                     .map(|&r| values[r])
                     .filter(|v| !v.is_nan())
                     .collect();
+                centres.sort_by(f64::total_cmp);
+                centres.dedup();
                 Term {
                     net: Some(FeatureNet::init(hidden, data.activation, &centres, rng)),
                     values: vec![0.0],
