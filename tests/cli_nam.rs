@@ -112,7 +112,7 @@ fn train_explain_and_plot_a_nam() {
         ]);
         assert_eq!(code, 0, "{stderr}");
         let body = std::fs::read_to_string(&svg).unwrap();
-        assert!(body.contains(feature) && body.contains("band: their range"));
+        assert!(body.contains(feature) && body.contains("mean of 2 members; band: their range"));
     }
     let (code, stderr) = glassbox(&[
         "plot",

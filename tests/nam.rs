@@ -315,6 +315,9 @@ fn recovers_a_step_that_a_smooth_spline_misses() {
     assert!(jump_spline < 0.4, "the smooth baseline should blur the step: {jump_spline}");
     assert!(nam_err < 0.15, "NAM error near the step {nam_err}");
     assert!(nam_err < 0.5 * spline_err, "NAM {nam_err} vs spline {spline_err}");
+    // x was never missing in training: a missing x contributes nothing.
+    let (phi, _) = nam.contributions(ndarray::array![[f64::NAN, 0.5]].view());
+    assert!(phi[[0, 0]].abs() < 1e-12, "{}", phi[[0, 0]]);
     // The irrelevant feature's shape is nearly flat.
     let noise = nam.shape_curve(1, 101);
     let spread = noise.mean.iter().fold(0.0f64, |a, v| a.max(v.abs()));

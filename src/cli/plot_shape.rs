@@ -60,11 +60,14 @@ pub fn run(ctx: &Context, args: &PlotArgs) -> Result<(), CliError> {
         upper: (members > 1).then_some(curve.upper),
         rug,
         levels: curve.levels,
-        y_label: format!("{y_label} (mean of {members} members; band: their range)"),
+        y_label,
     };
+    let title = args.title.clone().unwrap_or_else(|| {
+        format!("NAM shape function: {name} (mean of {members} members; band: their range)")
+    });
     let opts = PlotOptions {
         width: args.width,
-        title: args.title.clone(),
+        title: Some(title),
         ..PlotOptions::default()
     };
     let canvas = plot::shape_function(&pf, &opts).map_err(plot_error)?;

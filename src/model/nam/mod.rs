@@ -12,7 +12,8 @@
 //! - a **categorical** feature gets one learned value per level (a level's net output is a free
 //!   parameter; a network over a one-hot input would learn exactly that, more slowly);
 //! - a **missing** value, numeric or categorical, gets one more learned value per feature, so
-//!   missingness is modelled rather than imputed.
+//!   missingness is modelled rather than imputed (a feature with no missing training value gets
+//!   its term's training mean instead, so a missing value later contributes 0).
 //!
 //! The ensemble averages the members' raw scores; its shape function `fⱼ` is the average of the
 //! members' (each centred on its training mean), and the members' spread is the band

@@ -600,9 +600,20 @@ pub(crate) fn fit(p: &NamValidParams, ds: &Dataset) -> Result<Nam> {
         }
     }
     let centers = term_means(&nam, ds);
+    // A feature with no missing training value never trained its missing value: give it the
+    // term's training mean, so a missing value at predict time contributes 0, not an accident
+    // of initialisation. (Changing it does not move the training mean: no training row uses it.)
+    let never_missing: Vec<bool> = (0..ds.n_features())
+        .map(|j| !ds.x().column(j).iter().any(|v| v.is_nan()))
+        .collect();
     for (member, c) in nam.members.iter_mut().zip(centers) {
-        for (t, c) in member.terms.iter_mut().zip(c) {
+        for ((t, c), &never) in member.terms.iter_mut().zip(c).zip(&never_missing) {
             t.center = c;
+            if never {
+                if let Some(v) = t.values.last_mut() {
+                    *v = c;
+                }
+            }
         }
     }
     Ok(nam)
