@@ -95,37 +95,24 @@ fn train_explain_and_plot_a_nam() {
         assert!((sum - raw[[i, 0]]).abs() < 1e-9, "row {i}: {sum} vs {}", raw[[i, 0]]);
     }
 
-    // plot shape: numeric and categorical features.
-    for feature in ["duration", "checking_status"] {
-        let svg = dir.path().join(format!("{feature}.svg"));
-        let (code, stderr) = glassbox(&[
-            "plot",
-            "shape",
-            "--model",
-            model_s,
-            "--data",
-            "data/german_credit.csv",
-            "--feature",
-            feature,
-            "--out",
-            svg.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{stderr}");
-        let body = std::fs::read_to_string(&svg).unwrap();
-        assert!(body.contains(feature) && body.contains("mean of 2 members; band: their range"));
-    }
+    // plot shape: one SVG per feature in a directory, numeric and categorical.
+    let shapes = dir.path().join("shapes");
     let (code, stderr) = glassbox(&[
         "plot",
         "shape",
         "--model",
         model_s,
-        "--feature",
-        "nope",
+        "--data",
+        "data/german_credit.csv",
         "--out",
-        dir.path().join("x.svg").to_str().unwrap(),
+        shapes.to_str().unwrap(),
     ]);
-    assert_eq!(code, 2);
-    assert!(stderr.contains("--feature nope: the model's features are checking_status, duration"), "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("wrote 20 shape plots"), "{stderr}");
+    for feature in ["duration", "checking_status"] {
+        let body = std::fs::read_to_string(shapes.join(format!("{feature}.svg"))).unwrap();
+        assert!(body.contains(feature) && body.contains("band: their range"));
+    }
 }
 
 #[test]
@@ -171,10 +158,10 @@ fn bad_nam_input_exits_2_with_one_line() {
     let (code, stderr) = glassbox(&a);
     assert_eq!(code, 0, "{stderr}");
     let (code, stderr) = glassbox(&[
-        "plot", "shape", "--model", out_s, "--feature", "duration", "--out",
-        dir.path().join("s.svg").to_str().unwrap(),
+        "plot", "shape", "--model", out_s, "--out",
+        dir.path().join("shapes").to_str().unwrap(),
     ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("this is a GLM (glassbox) model"), "{stderr}");
-    assert!(!out.with_extension("svg").exists());
+    assert!(stderr.contains("draws the terms of a GAM or NAM, but this is a GLM (glassbox) model"), "{stderr}");
+    assert!(!dir.path().join("shapes").exists());
 }

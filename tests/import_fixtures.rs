@@ -52,7 +52,8 @@ const ONE: &[&str] = &["output"];
 const CLASSES3: &[&str] = &["class0", "class1", "class2"];
 
 /// The shared fixtures (first 300 rows), then the small `extra_*` cases made by
-/// `tests/fixtures/extra/make_extra.py` for conventions the shared ones do not exercise.
+/// `tests/fixtures/extra/make_extra.py` and `make_loglink.py` for conventions the shared ones do
+/// not exercise.
 const CASES: &[Case] = &[
     Case {
         name: "xgb_german_binary",
@@ -213,6 +214,54 @@ const CASES: &[Case] = &[
         link: Link::Logistic,
         outputs: ONE,
         categorical: &["c"],
+    },
+    Case {
+        name: "extra_xgb_poisson",
+        model: "model.json",
+        tol: XGB_TOL,
+        link: Link::Exp,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_xgb_gamma",
+        model: "model.json",
+        tol: XGB_TOL,
+        link: Link::Exp,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_xgb_tweedie",
+        model: "model.json",
+        tol: XGB_TOL,
+        link: Link::Exp,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_lgbm_poisson",
+        model: "model.txt",
+        tol: LGBM_TOL,
+        link: Link::Exp,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_lgbm_gamma",
+        model: "model.txt",
+        tol: LGBM_TOL,
+        link: Link::Exp,
+        outputs: ONE,
+        categorical: &[],
+    },
+    Case {
+        name: "extra_lgbm_tweedie",
+        model: "model.txt",
+        tol: LGBM_TOL,
+        link: Link::Exp,
+        outputs: ONE,
+        categorical: &[],
     },
 ];
 
@@ -572,4 +621,32 @@ fn xgboost_1x_file_shape_imports_the_same() {
         .iter()
         .zip(b.iter())
         .all(|(p, q)| p.to_bits() == q.to_bits()));
+}
+
+/// Log-link objectives: the prediction (not only the margin) equals the library's own `predict()`
+/// (`prediction.csv`, response scale = exp(margin)).
+#[test]
+fn log_link_predictions_match_the_libraries_predict() {
+    let mut checked = 0;
+    for case in CASES.iter().filter(|c| c.link == Link::Exp) {
+        let dir = common::fixture_dir(case.name);
+        let model = load_trees(&dir.join(case.model));
+        let ds = Dataset::load_with_schema(
+            dir.join("features.csv"),
+            model.schema(),
+            None,
+            UnseenPolicy::Error,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let pred = model.predict(ds.x().view());
+        let reference = common::read_csv(dir.join("prediction.csv"));
+        let (err, at) = common::max_rel_err(&pred, &reference.values);
+        println!(
+            "{:<24} prediction max rel error {err:.3e} at {at:?}",
+            case.name
+        );
+        assert!(err <= case.tol, "{}: {err:.3e} at {at:?}", case.name);
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
 }

@@ -57,6 +57,10 @@ pub struct SamplingArgs {
     /// features (default 12; 0 always samples; at most 20).
     #[arg(long, value_name = "N")]
     pub exact_max_features: Option<usize>,
+    /// Kernel SHAP: evaluate a tree ensemble hybrid row by hybrid row instead of through its
+    /// per-row lookup tables (same values to rounding, slower; for benchmarks).
+    #[arg(long)]
+    pub row_evaluation: bool,
     /// LIME: a fixed kernel width instead of the per-row tuned one.
     #[arg(long, value_name = "W", conflicts_with = "target_r2")]
     pub kernel_width: Option<f64>,
@@ -89,6 +93,7 @@ impl SamplingArgs {
             ("--target-se", self.target_se.is_some()),
             ("--background-size", self.background_size.is_some()),
             ("--exact-max-features", self.exact_max_features.is_some()),
+            ("--row-evaluation", self.row_evaluation),
         ];
         let lime_flags = [
             ("--kernel-width", self.kernel_width.is_some()),
@@ -118,6 +123,9 @@ impl SamplingArgs {
                 }
                 if let Some(m) = self.exact_max_features {
                     p = p.exact_max_features(m);
+                }
+                if self.row_evaluation {
+                    p = p.tree_tables(false);
                 }
                 options.kernel_shap = p;
             }

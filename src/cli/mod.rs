@@ -15,6 +15,7 @@ mod report;
 mod split;
 mod summary;
 mod train;
+mod train_gam;
 mod train_glm;
 mod train_nam;
 

@@ -23,8 +23,8 @@ pub enum PlotKind {
     Dependence,
     /// One row (--row) from the base value to the model output.
     Waterfall,
-    /// A NAM's shape function of one feature (--feature): ensemble mean, members' range as the
-    /// band, and a rug of --data's values.
+    /// Shape functions of a GAM or NAM (--model), one SVG per term in the directory --out; --data
+    /// adds a rug. A NAM's band is the range of its ensemble members.
     Shape,
 }
 
@@ -268,10 +268,10 @@ pub struct PlotArgs {
 }
 
 pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
-    plot::Format::from_path(&args.out).map_err(plot_error)?;
-    if matches!(args.kind, PlotKind::Shape) {
+    if let PlotKind::Shape = args.kind {
         return super::plot_shape::run(ctx, &args);
     }
+    plot::Format::from_path(&args.out).map_err(plot_error)?;
     let (e, _model) = load_explanation(&args.source)?;
     let common = PlotOptions {
         output: output_index(&e, args.output.as_deref())?,
@@ -325,6 +325,7 @@ pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
                 },
             )
         }
+        PlotKind::Shape => unreachable!("handled above"),
         PlotKind::Waterfall => {
             let row = args
                 .row
@@ -339,7 +340,6 @@ pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
                 },
             )
         }
-        PlotKind::Shape => unreachable!("drawn above"),
     }
     .map_err(plot_error)?;
     plot::save(&canvas, &args.out).map_err(plot_error)?;

@@ -187,7 +187,10 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
         targets,
         data,
         reference,
-        shape_functions: Vec::new(),
+        shape_functions: model
+            .as_gam()
+            .map(|g| super::plot_shape::shape_functions(g, Some(ds.x().view())))
+            .unwrap_or_default(),
         lime_fidelity: None,
         provenance,
         options: ReportOptions {

@@ -1,4 +1,5 @@
-//! `glassbox summary`: the coefficient table and fit statistics of a GLM model file.
+//! `glassbox summary`: the coefficient table and fit statistics of a GLM model file, or the term
+//! table (edf, λ) of a GAM.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,9 +23,22 @@ pub struct SummaryArgs {
 
 pub fn run(ctx: &Context, args: SummaryArgs) -> Result<(), CliError> {
     let model = AnyModel::load(&args.model)?;
+    if let Some(gam) = model.as_gam() {
+        if args.out.is_some() {
+            return Err(UsageError(
+                "--out writes a GLM's coefficient table; a GAM has no such table (see `plot shape`)"
+                    .into(),
+            )
+            .into());
+        }
+        let mut stdout = std::io::stdout().lock();
+        write!(stdout, "{}", super::train_gam::table(gam))?;
+        stdout.flush()?;
+        return Ok(());
+    }
     let glm = model.as_glm().ok_or_else(|| {
         UsageError(format!(
-            "{}: `summary` describes GLMs, but this is a {} model",
+            "{}: `summary` describes GLMs and GAMs, but this is a {} model",
             args.model.display(),
             model.kind_name()
         ))

@@ -21,6 +21,9 @@ pub enum ModelKind {
     Forest,
     /// Generalised linear model (IRLS; see --family, --link, --l1/--l2/--cv).
     Glm,
+    /// Generalised additive model (P-spline smooths, REML smoothing; see --n-splines, --lam,
+    /// --monotone, --interactions and --family/--link).
+    Gam,
     /// Neural additive model: an ensemble of per-feature networks (see --members, --hidden, ...).
     Nam,
 }
@@ -73,6 +76,8 @@ pub struct TrainArgs {
     pub hyper: Box<HyperArgs>,
     #[command(flatten)]
     pub glm: super::train_glm::GlmArgs,
+    #[command(flatten)]
+    pub gam: super::train_gam::GamArgs,
     #[command(flatten)]
     pub nam: super::train_nam::NamArgs,
 }
@@ -257,7 +262,15 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
         }),
         ..SchemaOptions::default()
     };
-    let is_glm = matches!(args.model, ModelKind::Glm);
+    let is_gam = matches!(args.model, ModelKind::Gam);
+    if !is_gam && args.gam.any() {
+        return Err(UsageError(
+            "GAM flags (--n-splines, --lam, --monotone, ...) need --model gam".into(),
+        )
+        .into());
+    }
+    // A GAM takes the GLM's family and link flags.
+    let is_glm = matches!(args.model, ModelKind::Glm | ModelKind::Gam);
     if !is_glm && args.glm.any() {
         return Err(
             UsageError("GLM flags (--family, --link, --l1, ...) need --model glm".into()).into(),
@@ -265,7 +278,7 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
     }
     if is_glm && args.hyper.any() {
         return Err(UsageError(
-            "tree flags (--trees, --learning-rate, --max-depth, ...) apply to --model gbdt|forest, not glm"
+            "tree flags (--trees, --learning-rate, --max-depth, ...) apply to --model gbdt|forest, not glm or gam"
                 .into(),
         )
         .into());
@@ -277,9 +290,9 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
         )
         .into());
     }
-    if is_nam && (args.hyper.any_except_validation() || args.glm.any()) {
+    if is_nam && args.hyper.any_except_validation() {
         return Err(UsageError(
-            "tree and GLM flags (--trees, --max-depth, --family, ...) do not apply to --model nam; its flags are --members, --epochs, --hidden, --activation, --lr, --batch-size, --dropout, --feature-dropout, --weight-decay, --output-penalty, --patience, --validation-fraction"
+            "tree flags (--trees, --max-depth, ...) do not apply to --model nam; its flags are --members, --epochs, --hidden, --activation, --lr, --batch-size, --dropout, --feature-dropout, --weight-decay, --output-penalty, --patience, --validation-fraction"
                 .into(),
         )
         .into());
@@ -334,6 +347,15 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
             super::status(
                 ctx,
                 format!("{summary}; fit {seconds:.3} s; saved {}", args.out.display()),
+            );
+            return Ok(());
+        }
+        ModelKind::Gam => {
+            let model = super::train_gam::train(ctx, &args.glm, &args.gam, &ds)?;
+            model.save(&args.out)?;
+            super::status(
+                ctx,
+                format!("fit {:.3} s; saved {}", start.elapsed().as_secs_f64(), args.out.display()),
             );
             return Ok(());
         }

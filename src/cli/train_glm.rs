@@ -134,14 +134,13 @@ fn column(path: &Path, name: &str) -> Result<Array1<f64>, CliError> {
     Ok(col)
 }
 
-/// Fits the GLM and prints its summary (unless quiet).
-pub fn train(
+/// The family (defaulted from the target when not given, with a note on stderr) and the link
+/// asked for; shared by `--model glm` and `--model gam`.
+pub fn family_and_link(
     ctx: &Context,
     glm: &GlmArgs,
-    data: &Path,
     ds: &Dataset,
-    seed: u64,
-) -> Result<AnyModel, CliError> {
+) -> Result<(Family, Option<LinkFunction>), CliError> {
     let family_arg = match glm.family {
         Some(f) => f,
         None => {
@@ -177,18 +176,31 @@ pub fn train(
     if glm.var_power.is_some() && family_arg != FamilyArg::Tweedie {
         return Err(UsageError("--var-power applies only to --family tweedie".into()).into());
     }
+    let link = glm.link.map(|l| match l {
+        LinkArg::Logit => LinkFunction::Logit,
+        LinkArg::Probit => LinkFunction::Probit,
+        LinkArg::Cloglog => LinkFunction::Cloglog,
+        LinkArg::Log => LinkFunction::Log,
+        LinkArg::Identity => LinkFunction::Identity,
+        LinkArg::Inverse => LinkFunction::Inverse,
+    });
+    Ok((family, link))
+}
+
+/// Fits the GLM and prints its summary (unless quiet).
+pub fn train(
+    ctx: &Context,
+    glm: &GlmArgs,
+    data: &Path,
+    ds: &Dataset,
+    seed: u64,
+) -> Result<AnyModel, CliError> {
+    let (family, link) = family_and_link(ctx, glm, ds)?;
     let mut params = GlmParams::new(family)
         .drop_collinear(glm.drop_collinear)
         .auxiliary_columns(glm.weights.clone(), glm.offset.clone());
-    if let Some(l) = glm.link {
-        params = params.link(match l {
-            LinkArg::Logit => LinkFunction::Logit,
-            LinkArg::Probit => LinkFunction::Probit,
-            LinkArg::Cloglog => LinkFunction::Cloglog,
-            LinkArg::Log => LinkFunction::Log,
-            LinkArg::Identity => LinkFunction::Identity,
-            LinkArg::Inverse => LinkFunction::Inverse,
-        });
+    if let Some(l) = link {
+        params = params.link(l);
     }
     if let Some(n) = glm.max_iter {
         params = params.max_iter(n);

@@ -48,11 +48,11 @@ impl Method {
     }
 
     /// The exact method that suits a model best: Tree SHAP for ensembles, additive contributions
-    /// for GLMs and NAMs.
+    /// for GLMs, GAMs and NAMs.
     pub fn default_for(model: &AnyModel) -> Method {
         match model {
             AnyModel::TreeEnsemble(_) => Method::TreeShap,
-            AnyModel::Glm(_) | AnyModel::Nam(_) => Method::Additive,
+            AnyModel::Glm(_) | AnyModel::Gam(_) | AnyModel::Nam(_) => Method::Additive,
         }
     }
 }
@@ -125,6 +125,7 @@ enum PreparedKind<'a> {
     TreeShap(TreeShap<'a>),
     Interventional(InterventionalTreeShap<'a>),
     Glm(&'a crate::model::glm::Glm),
+    Gam(&'a crate::model::gam::Gam),
     Nam(&'a crate::model::nam::Nam),
     KernelShap(&'a AnyModel, ArrayView2<'a, f64>),
     Lime(&'a AnyModel, ArrayView2<'a, f64>),
@@ -151,6 +152,7 @@ pub fn prepare<'a>(
     }
     let kind = match (method, model) {
         (Method::Additive, AnyModel::Glm(glm)) => PreparedKind::Glm(glm),
+        (Method::Additive, AnyModel::Gam(gam)) => PreparedKind::Gam(gam),
         (Method::Additive, AnyModel::Nam(nam)) => PreparedKind::Nam(nam),
         (Method::KernelShap, _) => match background {
             Some(bg) => PreparedKind::KernelShap(model, bg),
@@ -249,6 +251,9 @@ impl Prepared<'_> {
             }
             PreparedKind::Glm(glm) => {
                 super::additive::explain_glm(glm, x, o.output_space, o.additivity_tolerance)
+            }
+            PreparedKind::Gam(gam) => {
+                super::additive::explain_gam(gam, x, o.output_space, o.additivity_tolerance)
             }
             PreparedKind::Nam(nam) => {
                 super::additive::explain_nam(nam, x, o.output_space, o.additivity_tolerance)

@@ -54,6 +54,9 @@ pub enum ModelError {
     /// A GLM could not be fitted (bad target, collinear design, …).
     #[error(transparent)]
     Glm(#[from] super::glm::GlmError),
+    /// A GAM could not be fitted (bad target, collinear features, too few rows, …).
+    #[error(transparent)]
+    Gam(#[from] super::gam::GamError),
     /// An invalid training parameter.
     #[error("invalid parameter {name} = {value}: {reason}")]
     InvalidParam {

@@ -38,6 +38,8 @@ pub enum AnyModel {
     TreeEnsemble(TreeEnsemble),
     /// A generalised linear model.
     Glm(super::glm::Glm),
+    /// A generalised additive model.
+    Gam(super::gam::Gam),
     /// A neural additive model (an ensemble of NAMs).
     Nam(super::nam::Nam),
 }
@@ -67,6 +69,15 @@ impl AnyModel {
             AnyModel::TreeEnsemble(m) => m,
             AnyModel::Glm(m) => m,
             AnyModel::Nam(m) => m,
+            AnyModel::Gam(m) => m,
+        }
+    }
+
+    /// The GAM, when this is one.
+    pub fn as_gam(&self) -> Option<&super::gam::Gam> {
+        match self {
+            AnyModel::Gam(m) => Some(m),
+            _ => None,
         }
     }
 
@@ -104,6 +115,7 @@ impl AnyModel {
                 super::EnsembleSource::LightGbm { .. } => "LightGBM (imported)",
             },
             AnyModel::Glm(_) => "GLM (glassbox)",
+            AnyModel::Gam(_) => "GAM (glassbox)",
             AnyModel::Nam(_) => "neural additive model (glassbox)",
         }
     }
@@ -206,6 +218,10 @@ fn load_glassbox(path: &Path, value: serde_json::Value) -> Result<AnyModel> {
             message,
         })?,
         AnyModel::Glm(m) => m.validate().map_err(|message| ModelError::Corrupt {
+            path: path.into(),
+            message,
+        })?,
+        AnyModel::Gam(m) => m.validate().map_err(|message| ModelError::Corrupt {
             path: path.into(),
             message,
         })?,

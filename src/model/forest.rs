@@ -34,7 +34,9 @@ use rayon::prelude::*;
 
 use super::gbdt::grow::{Features, GrowParams, Grower};
 use super::gbdt::split::{CategoricalParams, SplitParams};
-use super::gbdt::{check_fraction, check_max_bin, training_target, BinnedData};
+use super::gbdt::{
+    check_at_least, check_fraction, check_max_bin, check_tree_size, training_target, BinnedData,
+};
 use super::tree::{EnsembleSource, Tree, TreeEnsemble};
 use super::{Link, ModelError, Result};
 use crate::data::{Dataset, TargetKind};
@@ -150,29 +152,11 @@ impl ForestParams {
     /// [`ModelError::InvalidParam`] for the first parameter out of range.
     pub fn check(self) -> Result<ForestValidParams> {
         let p = self.0;
-        let bad = |name: &'static str, value: String, reason: &str| ModelError::InvalidParam {
-            name,
-            value,
-            reason: reason.to_string(),
-        };
-        if p.n_trees == 0 {
-            return Err(bad("n_trees", "0".into(), "at least one tree is needed"));
-        }
-        if p.max_depth == Some(0) {
-            return Err(bad("max_depth", "0".into(), "must be at least 1"));
-        }
-        if let Some(l) = p.max_leaves.filter(|&l| l < 2) {
-            return Err(bad("max_leaves", l.to_string(), "must be at least 2"));
-        }
-        if p.min_samples_leaf == 0 {
-            return Err(bad("min_samples_leaf", "0".into(), "must be at least 1"));
-        }
+        check_tree_size(p.n_trees, p.max_depth, p.max_leaves, p.min_samples_leaf)?;
         match p.max_features {
             MaxFeatures::Fraction(f) => check_fraction("max_features", f)?,
-            MaxFeatures::Count(0) => {
-                return Err(bad("max_features", "0".into(), "must be at least 1"))
-            }
-            _ => {}
+            MaxFeatures::Count(c) => check_at_least("max_features", c, 1)?,
+            MaxFeatures::Auto => {}
         }
         check_fraction("sample_fraction", p.sample_fraction)?;
         check_max_bin(p.max_bin)?;

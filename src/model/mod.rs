@@ -12,6 +12,7 @@
 mod error;
 pub mod file;
 pub mod forest;
+pub mod gam;
 pub mod gbdt;
 pub mod glm;
 pub mod import;
@@ -106,6 +107,13 @@ pub trait Model: Send + Sync {
     /// When the shapes do not match the schema and output count (a programming error: the data
     /// layer checks user input first).
     fn predict_raw_into(&self, x: ArrayView2<f64>, out: ArrayViewMut2<f64>);
+
+    /// The tree ensemble behind this model, when it is one. Explainers that evaluate many rows
+    /// differing from each other in a few features (Kernel SHAP's hybrid rows) use the trees'
+    /// structure to evaluate them faster, with the same results. Default: `None`.
+    fn as_tree_ensemble(&self) -> Option<&TreeEnsemble> {
+        None
+    }
 
     /// Number of outputs.
     fn n_outputs(&self) -> usize {

@@ -402,6 +402,10 @@ impl Model for TreeEnsemble {
         &self.schema
     }
 
+    fn as_tree_ensemble(&self) -> Option<&TreeEnsemble> {
+        Some(self)
+    }
+
     fn output_names(&self) -> &[String] {
         &self.output_names
     }

@@ -10,12 +10,16 @@
 //! flat buffer and the model is called once for the whole block; blocks hold about
 //! `batch_rows` hybrid rows so the buffer stays in cache-friendly megabytes whatever M and the
 //! background size are. Buffers are reused across blocks and rows.
+//!
+//! Tree ensembles skip the hybrid rows: their value function is evaluated through per-row lookup
+//! tables (`tree_game.rs`), with the same values.
 
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
 
 use super::background::Background;
+use super::tree_game::TreeGame;
 use crate::explain::OutputSpace;
-use crate::model::{Link, Model};
+use crate::model::{Link, Model, TreeEnsemble};
 
 /// The value function of one model, background and output space.
 pub(crate) struct ValueFunction<'a> {
@@ -26,12 +30,17 @@ pub(crate) struct ValueFunction<'a> {
     k: usize,
     /// Coalitions per model call.
     block: usize,
+    /// The trees, when the model is an ensemble and table evaluation is on.
+    trees: Option<&'a TreeEnsemble>,
 }
 
 /// Reusable buffers of one worker.
-pub(crate) struct Scratch {
+pub(crate) struct Scratch<'a> {
     hybrid: Vec<f64>,
     pred: Array2<f64>,
+    /// The tree game of the last explained row (its bits, and the game).
+    game: Option<(Vec<u64>, TreeGame<'a>)>,
+    acc: Vec<f64>,
 }
 
 impl<'a> ValueFunction<'a> {
@@ -40,6 +49,7 @@ impl<'a> ValueFunction<'a> {
         bg: &'a Background,
         space: OutputSpace,
         batch_rows: usize,
+        tree_tables: bool,
     ) -> ValueFunction<'a> {
         let nb = bg.len();
         ValueFunction {
@@ -52,15 +62,64 @@ impl<'a> ValueFunction<'a> {
             },
             k: model.n_outputs(),
             block: (batch_rows / nb).max(1),
+            trees: if tree_tables {
+                model.as_tree_ensemble()
+            } else {
+                None
+            },
         }
     }
 
     /// Buffers for [`ValueFunction::eval`].
-    pub fn scratch(&self) -> Scratch {
-        let rows = self.block * self.bg.nrows();
+    pub fn scratch(&self) -> Scratch<'a> {
+        let rows = if self.trees.is_some() {
+            0
+        } else {
+            self.block * self.bg.nrows()
+        };
         Scratch {
             hybrid: vec![0.0; rows * self.bg.ncols()],
             pred: Array2::zeros((rows, self.k)),
+            game: None,
+            acc: Vec::new(),
+        }
+    }
+
+    /// [`ValueFunction::eval`] through the tree tables.
+    fn eval_trees(
+        &self,
+        ens: &'a TreeEnsemble,
+        x: &[f64],
+        masks: &[u8],
+        out: &mut [f64],
+        s: &mut Scratch<'a>,
+    ) {
+        let m = self.bg.ncols();
+        let k = self.k;
+        let bits: Vec<u64> = x.iter().map(|v| v.to_bits()).collect();
+        if s.game.as_ref().is_none_or(|(b, _)| *b != bits) {
+            // Raw space is linear in the raw score: the background rows are summed into one group.
+            let game = TreeGame::new(ens, x, self.bg, self.weights, self.link.is_none());
+            s.game = Some((bits, game));
+        }
+        let Some((_, game)) = &s.game else {
+            unreachable!("the game was just built")
+        };
+        s.acc.resize(game.groups() * k, 0.0);
+        for (mask, o) in masks.chunks_exact(m).zip(out.chunks_exact_mut(k)) {
+            game.eval(mask, &mut s.acc);
+            match self.link {
+                None => o.copy_from_slice(&s.acc[..k]),
+                Some(link) => {
+                    o.fill(0.0);
+                    for (g, w) in s.acc.chunks_exact_mut(k).zip(self.weights) {
+                        link.apply(g);
+                        for (d, v) in o.iter_mut().zip(g.iter()) {
+                            *d += w * v;
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -93,7 +152,13 @@ impl<'a> ValueFunction<'a> {
     }
 
     /// Writes v(S) for each coalition of `masks` (L × M, 0/1, row-major) into `out` (L × K).
-    pub fn eval(&self, x: &[f64], masks: &[u8], out: &mut [f64], s: &mut Scratch) {
+    pub fn eval(&self, x: &[f64], masks: &[u8], out: &mut [f64], s: &mut Scratch<'a>) {
+        if let Some(ens) = self.trees {
+            if self.bg.ncols() > 0 {
+                self.eval_trees(ens, x, masks, out, s);
+                return;
+            }
+        }
         let m = self.bg.ncols();
         let nb = self.bg.nrows();
         let k = self.k;

@@ -56,6 +56,7 @@ mod background;
 mod eval;
 mod plan;
 mod solve;
+mod tree_game;
 
 pub use background::{Background, SummaryMethod, MAX_CLUSTER_ROWS};
 
@@ -95,7 +96,8 @@ pub enum Sampler {
 
 /// Kernel SHAP parameters. Defaults: budget 2M + 2048 coalitions per row (shap's `"auto"`), no
 /// target standard error, exact enumeration up to 12 features, a 100-row k-prototypes background
-/// summary, the [`Sampler::Leverage`] distribution, 8192 hybrid rows per model call.
+/// summary, the [`Sampler::Leverage`] distribution, 8192 hybrid rows per model call, tree
+/// ensembles evaluated through lookup tables.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KernelShapParams {
     samples: Option<usize>,
@@ -105,6 +107,7 @@ pub struct KernelShapParams {
     summary: SummaryMethod,
     sampler: Sampler,
     batch_rows: usize,
+    tree_tables: bool,
 }
 
 impl Default for KernelShapParams {
@@ -117,6 +120,7 @@ impl Default for KernelShapParams {
             summary: SummaryMethod::KMeans,
             sampler: Sampler::Leverage,
             batch_rows: 8192,
+            tree_tables: true,
         }
     }
 }
@@ -164,6 +168,14 @@ impl KernelShapParams {
     /// Hybrid rows per model call (memory: rows × M × 8 bytes per worker).
     pub fn batch_rows(mut self, rows: usize) -> Self {
         self.batch_rows = rows;
+        self
+    }
+
+    /// Evaluate the hybrid rows of tree ensembles through lookup tables (default) rather than
+    /// by predicting each hybrid row; the values are the same to rounding (see `tree_game.rs`).
+    /// Off, every model is evaluated row by row — for benchmarks of the generic path.
+    pub fn tree_tables(mut self, on: bool) -> Self {
+        self.tree_tables = on;
         self
     }
 
@@ -299,7 +311,13 @@ pub fn explain_with_background(
     params.check(m)?;
     let n = x.nrows();
     let k = model.n_outputs();
-    let vf = ValueFunction::new(model, bg, options.output_space, params.batch_rows);
+    let vf = ValueFunction::new(
+        model,
+        bg,
+        options.output_space,
+        params.batch_rows,
+        params.tree_tables,
+    );
     let v0 = vf.empty_value();
     let mut fx = model.predict_raw(x);
     vf.transform(fx.view_mut());
@@ -429,14 +447,14 @@ impl ExactPlan {
         ExactPlan { m, masks, weight }
     }
 
-    fn explain_row(
+    fn explain_row<'a>(
         &self,
-        vf: &ValueFunction,
+        vf: &ValueFunction<'a>,
         x: &[f64],
         v0: &[f64],
         fx: &[f64],
         k: usize,
-        scratch: &mut eval::Scratch,
+        scratch: &mut eval::Scratch<'a>,
     ) -> RowResult {
         let m = self.m;
         let full = (1usize << m) - 1;
@@ -464,8 +482,8 @@ impl ExactPlan {
 
 /// One row in sampled mode: the enumerated stratum, then paired samples in rounds.
 #[allow(clippy::too_many_arguments)]
-fn sampled_row(
-    vf: &ValueFunction,
+fn sampled_row<'a>(
+    vf: &ValueFunction<'a>,
     plan: &Plan,
     cap: usize,
     target: Option<f64>,
@@ -475,7 +493,7 @@ fn sampled_row(
     k: usize,
     seed: u64,
     stream: u64,
-    scratch: &mut eval::Scratch,
+    scratch: &mut eval::Scratch<'a>,
 ) -> RowResult {
     let m = plan.m;
     let total: Vec<f64> = fx.iter().zip(v0).map(|(a, b)| a - b).collect();

@@ -50,4 +50,4 @@ pub use split::CategoricalParams;
 
 pub(crate) use binning::BinnedData;
 pub(crate) use boost::training_target;
-pub(crate) use params::{check_fraction, check_max_bin};
+pub(crate) use params::{check_at_least, check_fraction, check_max_bin, check_tree_size};

@@ -156,9 +156,7 @@ impl GbdtParams {
             value,
             reason: reason.to_string(),
         };
-        if p.n_trees == 0 {
-            return Err(bad("n_trees", "0".into(), "at least one tree is needed"));
-        }
+        check_tree_size(p.n_trees, p.max_depth, p.max_leaves, p.min_samples_leaf)?;
         if !(p.learning_rate > 0.0 && p.learning_rate <= 1.0) {
             return Err(bad(
                 "learning_rate",
@@ -166,24 +164,14 @@ impl GbdtParams {
                 "must be in (0, 1]",
             ));
         }
-        match (p.max_leaves, p.max_depth) {
-            (Some(l), _) if l < 2 => {
-                return Err(bad("max_leaves", l.to_string(), "must be at least 2"))
-            }
-            (_, Some(0)) => return Err(bad("max_depth", "0".into(), "must be at least 1")),
-            (None, None) => {
-                return Err(bad(
-                    "max_leaves",
-                    "none".into(),
-                    "gradient boosting needs a size limit: set max_leaves or max_depth",
-                ))
-            }
-            _ => {}
+        if p.max_leaves.is_none() && p.max_depth.is_none() {
+            return Err(bad(
+                "max_leaves",
+                "none".into(),
+                "gradient boosting needs a size limit: set max_leaves or max_depth",
+            ));
         }
         check_non_negative("min_child_weight", p.min_child_weight)?;
-        if p.min_samples_leaf == 0 {
-            return Err(bad("min_samples_leaf", "0".into(), "must be at least 1"));
-        }
         check_non_negative("lambda", p.lambda)?;
         check_non_negative("min_split_gain", p.min_split_gain)?;
         check_fraction("subsample", p.subsample)?;
@@ -223,6 +211,43 @@ pub(crate) fn check_non_negative(name: &'static str, value: f64) -> Result<()> {
     }
 }
 
+/// `value >= min`.
+pub(crate) fn check_at_least(name: &'static str, value: usize, min: usize) -> Result<()> {
+    if value >= min {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidParam {
+            name,
+            value: value.to_string(),
+            reason: format!("must be at least {min}"),
+        })
+    }
+}
+
+/// The size limits every tree learner shares (boosting and forests): at least one tree, depth
+/// ≥ 1, ≥ 2 leaves, ≥ 1 row per leaf.
+pub(crate) fn check_tree_size(
+    n_trees: usize,
+    max_depth: Option<usize>,
+    max_leaves: Option<usize>,
+    min_samples_leaf: usize,
+) -> Result<()> {
+    if n_trees == 0 {
+        return Err(ModelError::InvalidParam {
+            name: "n_trees",
+            value: "0".into(),
+            reason: "at least one tree is needed".into(),
+        });
+    }
+    if let Some(d) = max_depth {
+        check_at_least("max_depth", d, 1)?;
+    }
+    if let Some(l) = max_leaves {
+        check_at_least("max_leaves", l, 2)?;
+    }
+    check_at_least("min_samples_leaf", min_samples_leaf, 1)
+}
+
 /// `value` in (0, 1].
 pub(crate) fn check_fraction(name: &'static str, value: f64) -> Result<()> {
     if value > 0.0 && value <= 1.0 {
@@ -252,20 +277,9 @@ pub(crate) fn check_max_bin(value: usize) -> Result<()> {
 fn check_categorical(c: &CategoricalParams) -> Result<()> {
     check_non_negative("cat_smooth", c.cat_smooth)?;
     check_non_negative("cat_l2", c.cat_l2)?;
-    let at_least_one = |name: &'static str, v: usize| {
-        if v == 0 {
-            Err(ModelError::InvalidParam {
-                name,
-                value: "0".into(),
-                reason: "must be at least 1".into(),
-            })
-        } else {
-            Ok(())
-        }
-    };
-    at_least_one("max_cat_threshold", c.max_cat_threshold)?;
-    at_least_one("min_data_per_group", c.min_data_per_group)?;
-    at_least_one("min_data_per_category", c.min_data_per_category)
+    check_at_least("max_cat_threshold", c.max_cat_threshold, 1)?;
+    check_at_least("min_data_per_group", c.min_data_per_group, 1)?;
+    check_at_least("min_data_per_category", c.min_data_per_category, 1)
 }
 
 impl GbdtValidParams {

@@ -12,6 +12,7 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use super::error::GlmError;
 use super::family::Family;
+use crate::data::{TargetKind, TargetSpec};
 
 /// Relative remainder below which a unit-length design column counts as a linear combination of
 /// the earlier ones. statsmodels' rank test (`numpy.linalg.matrix_rank`) uses about
@@ -47,6 +48,35 @@ pub(crate) fn check_response(
             need: support.describe(),
             fix,
         });
+    }
+    Ok(())
+}
+
+/// Checks that the target's kind suits the family: a multiclass target suits none, a two-class
+/// target only the binomial.
+pub(crate) fn check_target_kind(target: &TargetSpec, family: Family) -> Result<(), GlmError> {
+    match (&target.kind, family) {
+        (TargetKind::Multiclass { classes }, f) => {
+            return Err(GlmError::TargetKind {
+                target: target.name.clone(),
+                family: f.name(),
+                found: format!("multiclass ({} classes)", classes.len()),
+                need: if f == Family::Binomial {
+                    "exactly two classes (or 0/1 numbers)"
+                } else {
+                    "numbers (pass --task regression to read the column as numbers)"
+                },
+            })
+        }
+        (TargetKind::Binary { classes }, f) if f != Family::Binomial => {
+            return Err(GlmError::TargetKind {
+                target: target.name.clone(),
+                family: f.name(),
+                found: format!("two-class ({} / {})", classes[0], classes[1]),
+                need: "numbers: use --family binomial, or --task regression to read the column as numbers",
+            })
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -44,7 +44,7 @@ use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
 use super::{Link, Model};
-use crate::data::{Dataset, FeatureSchema, TargetKind, TargetSpec};
+use crate::data::{Dataset, FeatureSchema, TargetSpec};
 
 /// A penalty on the non-intercept coefficients, on standardised features (glmnet's objective:
 /// `(1/W) Σ wᵢ dᵢ/2 + λ Σⱼ (α|βⱼ| + (1−α)/2 βⱼ²)`, intercept unpenalised).
@@ -399,29 +399,7 @@ impl GlmParams {
             found: "absent from the data".into(),
             need: "a target column",
         })?;
-        match (&target.kind, self.family) {
-            (TargetKind::Multiclass { classes }, f) => {
-                return Err(GlmError::TargetKind {
-                    target: target.name.clone(),
-                    family: f.name(),
-                    found: format!("multiclass ({} classes)", classes.len()),
-                    need: if f == Family::Binomial {
-                        "exactly two classes (or 0/1 numbers)"
-                    } else {
-                        "numbers (pass --task regression to read the column as numbers)"
-                    },
-                })
-            }
-            (TargetKind::Binary { classes }, f) if f != Family::Binomial => {
-                return Err(GlmError::TargetKind {
-                    target: target.name.clone(),
-                    family: f.name(),
-                    found: format!("two-class ({} / {})", classes[0], classes[1]),
-                    need: "numbers: use --family binomial, or --task regression to read the column as numbers",
-                })
-            }
-            _ => {}
-        }
+        check::check_target_kind(&target, self.family)?;
         let mut design = Design::from_training(ds.schema(), ds.x().view(), self.intercept)?;
         let xd = design.matrix(ds.x().view());
         let names = design.term_names();

@@ -38,8 +38,8 @@
 //! mispredicted — the raw scores would still be right). `multiclass` → softmax;
 //! `multiclassova` → a logistic link per class (LightGBM's own prediction, not renormalised).
 //! The regression family (`regression`, `regression_l1`, `huber`, `fair`, `quantile`, `mape`) and
-//! custom objectives → identity. Log-link objectives (`poisson`, `gamma`, `tweedie`), `reg_sqrt`,
-//! ranking and `cross_entropy_lambda` are refused. Linear trees (`linear_tree=true`) are refused.
+//! custom objectives → identity. Log-link objectives (`poisson`, `gamma`, `tweedie`) → exp link
+//! (prediction = e^raw). `reg_sqrt`, ranking and `cross_entropy_lambda` are refused. Linear trees (`linear_tree=true`) are refused.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -336,8 +336,11 @@ fn objective(
             Ok((Link::Identity, "output"))
         }
         "custom" | "none" => Ok((Link::Identity, "output")),
-        "poisson" | "gamma" | "tweedie" => unsupported!("line {lno}: objective '{name}' predicts exp(raw score); glassbox has no log link yet, so its predictions would be wrong (supported: binary, cross_entropy, multiclass, multiclassova, regression, regression_l1, huber, fair, quantile, mape)"),
-        _ => unsupported!("line {lno}: objective '{name}' is not supported (supported: binary, cross_entropy, multiclass, multiclassova, regression, regression_l1, huber, fair, quantile, mape)"),
+        "poisson" | "gamma" | "tweedie" => {
+            single(name)?;
+            Ok((Link::Exp, "output"))
+        }
+        _ => unsupported!("line {lno}: objective '{name}' is not supported (supported: binary, cross_entropy, multiclass, multiclassova, regression, regression_l1, huber, fair, quantile, mape, poisson, gamma, tweedie)"),
     }
 }
 

@@ -17,8 +17,9 @@
 //!   fixtures' `pred_contribs` match a hessian-weighted mean of the leaves, not a row count).
 //! - **Base score**: `learner_model_param.base_score` is a string, `"5E-1"` (1.x/2.x) or a list
 //!   `"[3E-1]"`, one entry per output (3.x). It is on the probability scale for `binary:logistic`
-//!   and `reg:logistic` (converted to the log-odds margin, `ln(p/(1−p))`); for every other
-//!   supported objective it is already a margin. XGBoost 3.2 adds `binary:logitraw`'s base score
+//!   and `reg:logistic` (converted to the log-odds margin, `ln(p/(1−p))`), a mean for the log-link
+//!   objectives `count:poisson`, `reg:gamma`, `reg:tweedie` (margin `ln(μ)`, prediction
+//!   `exp(margin)`); for every other supported objective it is already a margin. XGBoost 3.2 adds `binary:logitraw`'s base score
 //!   to the margin as it is (measured: margin − tree sum = 0.3 for `base_score=0.3`); older
 //!   versions may have applied the logit — unverified, so such files may be off by a constant.
 //!
@@ -54,49 +55,61 @@ const MAX_TREE_WORDS: usize = 1 << 22;
 /// Supported: `gbtree` and `dart` boosters; objectives `binary:logistic`, `binary:logitraw`,
 /// `reg:logistic` (logistic link), `reg:squarederror`, `reg:linear`, `reg:squaredlogerror`,
 /// `reg:pseudohubererror`, `reg:absoluteerror`, `reg:quantileerror` (identity link),
-/// `multi:softprob`, `multi:softmax` (softmax link); several targets with one output per tree.
+/// `count:poisson`, `reg:gamma`, `reg:tweedie` (exp link), `multi:softprob`, `multi:softmax`
+/// (softmax link); several targets with one output per tree.
 ///
 /// # Errors
 /// [`ModelError::Unsupported`](crate::model::ModelError::Unsupported) for a `gblinear` booster, a
-/// link glassbox lacks (Poisson, gamma, Tweedie, survival, ranking), multi-output trees or a format
+/// link glassbox lacks (survival, ranking), multi-output trees or a format
 /// version other than 1.x–3.x; [`ModelError::Corrupt`](crate::model::ModelError::Corrupt) for a
 /// missing or mistyped field or an inconsistent tree, naming the field, tree and node.
 pub fn from_json(path: &Path, value: &Value) -> Result<TreeEnsemble> {
     parse(value).map_err(|e| e.into_model_error(path))
 }
 
-/// How the objective maps to glassbox: link, and whether `base_score` is a probability.
+/// How the objective maps to glassbox: link, the scale `base_score` is stored on, multiclass.
 struct Objective {
     link: Link,
-    base_is_probability: bool,
+    base: BaseScale,
     multiclass: bool,
 }
 
+/// The scale of `learner_model_param.base_score` for an objective.
+#[derive(Clone, Copy)]
+enum BaseScale {
+    /// Already a margin.
+    Margin,
+    /// A probability: the margin is its log-odds.
+    Probability,
+    /// A positive mean (log-link objectives): the margin is its logarithm.
+    Mean,
+}
+
 fn objective(name: &str) -> ImportResult<Objective> {
-    let o = |link, base_is_probability, multiclass| {
+    use BaseScale::{Margin, Mean, Probability};
+    let o = |link, base, multiclass| {
         Ok(Objective {
             link,
-            base_is_probability,
+            base,
             multiclass,
         })
     };
     match name {
-        "binary:logistic" | "reg:logistic" => o(Link::Logistic, true, false),
+        "binary:logistic" | "reg:logistic" => o(Link::Logistic, Probability, false),
         // The margin is log-odds as for binary:logistic (XGBoost just skips the sigmoid in
         // `predict`), so probability-space explanations stay meaningful.
-        "binary:logitraw" => o(Link::Logistic, false, false),
+        "binary:logitraw" => o(Link::Logistic, Margin, false),
         "reg:squarederror"
         | "reg:linear"
         | "reg:squaredlogerror"
         | "reg:pseudohubererror"
         | "reg:absoluteerror"
-        | "reg:quantileerror" => o(Link::Identity, false, false),
-        "multi:softprob" | "multi:softmax" => o(Link::Softmax, false, true),
-        "count:poisson" | "reg:gamma" | "reg:tweedie" | "survival:cox" | "survival:aft" => {
-            unsupported!("objective '{name}' predicts exp(margin); glassbox has no log link yet, so its predictions would be wrong (supported: binary:logistic, binary:logitraw, reg:logistic, reg:squarederror and other identity-link reg: objectives, multi:softprob, multi:softmax)")
-        }
+        | "reg:quantileerror" => o(Link::Identity, Margin, false),
+        "multi:softprob" | "multi:softmax" => o(Link::Softmax, Margin, true),
+        // Log-link objectives: prediction = exp(margin), base_score stored as a mean.
+        "count:poisson" | "reg:gamma" | "reg:tweedie" => o(Link::Exp, Mean, false),
         _ => {
-            unsupported!("objective '{name}' is not supported (supported: binary:logistic, binary:logitraw, reg:logistic, reg:squarederror and other identity-link reg: objectives, multi:softprob, multi:softmax)")
+            unsupported!("objective '{name}' is not supported (supported: binary:logistic, binary:logitraw, reg:logistic, reg:squarederror and other identity-link reg: objectives, count:poisson, reg:gamma, reg:tweedie, multi:softprob, multi:softmax)")
         }
     }
 }
@@ -271,15 +284,22 @@ fn base_score(v: &Value, n_outputs: usize, obj: &Objective) -> ImportResult<Vec<
         if !p.is_finite() {
             corrupt!("{at} is not finite ({b})");
         }
-        *b = if obj.base_is_probability {
-            if !(p > 0.0 && p < 1.0) {
-                corrupt!(
-                    "{at} must be a probability in (0, 1) for a logistic objective, found {p}"
-                );
+        *b = match obj.base {
+            BaseScale::Probability => {
+                if !(p > 0.0 && p < 1.0) {
+                    corrupt!(
+                        "{at} must be a probability in (0, 1) for a logistic objective, found {p}"
+                    );
+                }
+                (p / (1.0 - p)).ln()
             }
-            (p / (1.0 - p)).ln()
-        } else {
-            p
+            BaseScale::Mean => {
+                if p <= 0.0 {
+                    corrupt!("{at} must be a positive mean for a log-link objective, found {p}");
+                }
+                p.ln()
+            }
+            BaseScale::Margin => p,
         };
     }
     Ok(values)

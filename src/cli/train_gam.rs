@@ -1,0 +1,187 @@
+//! `glassbox train --model gam`: the GAM flags and the fit.
+//!
+//! The family and link flags are the GLM's (`--family`, `--link`, `--var-power`, `--max-iter`);
+//! the GLM's penalty, weight and offset flags do not apply to a GAM and are refused.
+
+use clap::Args;
+use glassbox::data::Dataset;
+use glassbox::model::gam::{Gam, GamParams, Smoothing};
+use glassbox::model::AnyModel;
+
+use super::train_glm::GlmArgs;
+use super::{CliError, Context, UsageError};
+
+/// Flags of `--model gam`.
+#[derive(Args, Debug, Default)]
+#[command(next_help_heading = "GAM settings (--model gam; --family/--link as for glm)")]
+pub struct GamArgs {
+    /// Cubic B-spline basis functions per numeric feature (default 20).
+    #[arg(long, value_name = "K")]
+    pub n_splines: Option<usize>,
+    /// Basis functions per margin of an interaction term (default 6).
+    #[arg(long, value_name = "K")]
+    pub tensor_splines: Option<usize>,
+    /// Smoothing: `auto` (REML, per term; default) or one fixed λ for every smooth.
+    #[arg(long, value_name = "auto|LAMBDA")]
+    pub lam: Option<String>,
+    /// Monotone features: `feat:+1` increasing, `feat:-1` decreasing, comma-separated.
+    #[arg(long, value_name = "FEAT:±1,...")]
+    pub monotone: Option<String>,
+    /// Tensor-product interaction terms for these pairs of numeric features: `a:b,c:d`.
+    #[arg(long, value_name = "A:B,...")]
+    pub interactions: Option<String>,
+}
+
+impl GamArgs {
+    /// Whether any GAM-only flag was given.
+    pub fn any(&self) -> bool {
+        self.n_splines.is_some()
+            || self.tensor_splines.is_some()
+            || self.lam.is_some()
+            || self.monotone.is_some()
+            || self.interactions.is_some()
+    }
+}
+
+fn pairs(flag: &str, text: &str) -> Result<Vec<(String, String)>, UsageError> {
+    text.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| match p.rsplit_once(':') {
+            Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
+                Ok((a.trim().to_string(), b.trim().to_string()))
+            }
+            _ => Err(UsageError(format!(
+                "{flag} '{p}': expected NAME:VALUE pairs separated by commas"
+            ))),
+        })
+        .collect()
+}
+
+/// Refuses GLM-only flags with `--model gam`.
+pub fn check_flags(glm: &GlmArgs) -> Result<(), UsageError> {
+    let glm_only = [
+        ("--l1", glm.l1.is_some()),
+        ("--l2", glm.l2.is_some()),
+        ("--alpha", glm.alpha.is_some()),
+        ("--cv", glm.cv.is_some()),
+        ("--weights", glm.weights.is_some()),
+        ("--offset", glm.offset.is_some()),
+        ("--drop-collinear", glm.drop_collinear),
+    ];
+    match glm_only.iter().find(|(_, set)| *set) {
+        Some((flag, _)) => Err(UsageError(format!(
+            "{flag} applies to --model glm only; a GAM's smooths are penalised by --lam"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Fits the GAM and prints its term table (unless quiet).
+pub fn train(ctx: &Context, glm: &GlmArgs, gam: &GamArgs, ds: &Dataset) -> Result<AnyModel, CliError> {
+    check_flags(glm)?;
+    let (family, link) = super::train_glm::family_and_link(ctx, glm, ds)?;
+    let mut params = GamParams::new(family);
+    if let Some(l) = link {
+        params = params.link(l);
+    }
+    if let Some(n) = glm.max_iter {
+        params = params.max_iter(n);
+    }
+    if let Some(k) = gam.n_splines {
+        params = params.n_splines(k);
+    }
+    if let Some(k) = gam.tensor_splines {
+        params = params.tensor_splines(k);
+    }
+    if let Some(l) = &gam.lam {
+        if l != "auto" {
+            let v: f64 = l.parse().map_err(|_| {
+                UsageError(format!("--lam '{l}': expected `auto` or a number ≥ 0"))
+            })?;
+            params = params.smoothing(Smoothing::Fixed(v));
+        }
+    }
+    if let Some(m) = &gam.monotone {
+        let mut list = Vec::new();
+        for (f, s) in pairs("--monotone", m)? {
+            let dir = match s.as_str() {
+                "+1" | "1" | "+" | "inc" | "increasing" => 1,
+                "-1" | "-" | "dec" | "decreasing" => -1,
+                _ => {
+                    return Err(UsageError(format!(
+                        "--monotone '{f}:{s}': the direction is +1 (increasing) or -1 (decreasing)"
+                    ))
+                    .into())
+                }
+            };
+            list.push((f, dir));
+        }
+        params = params.monotone(list);
+    }
+    if let Some(i) = &gam.interactions {
+        params = params.interactions(pairs("--interactions", i)?);
+    }
+    let fitted = params.fit(ds).map_err(glassbox::model::ModelError::from)?;
+    if ctx.quiet {
+        for w in &fitted.report().warnings {
+            eprintln!("glassbox: warning: {w}");
+        }
+    } else {
+        eprint!("{}", table(&fitted));
+    }
+    Ok(AnyModel::Gam(fitted))
+}
+
+/// The per-term table: edf and smoothing parameters, then fit statistics and warnings.
+pub fn table(gam: &Gam) -> String {
+    let r = gam.report();
+    let mut s = format!(
+        "GAM ({} family, {} link), {} rows, smoothing {}\n{:<32} {:>8} {:>8}  {}\n",
+        r.family.name(),
+        r.link.name(),
+        r.n_rows,
+        r.smoothing,
+        "term",
+        "kind",
+        "edf",
+        "lambda"
+    );
+    for t in gam.terms() {
+        use glassbox::model::gam::TermKind;
+        let kind = match &t.kind {
+            TermKind::Smooth { monotone: 1, .. } => "smooth+",
+            TermKind::Smooth { monotone: -1, .. } => "smooth-",
+            TermKind::Smooth { .. } => "smooth",
+            TermKind::Linear { .. } => "linear",
+            TermKind::Factor { .. } => "factor",
+            TermKind::Tensor { .. } => "tensor",
+        };
+        let lam: Vec<String> = t.lambda.iter().map(|l| format!("{l:.4e}")).collect();
+        s.push_str(&format!(
+            "{:<32} {:>8} {:>8.3}  {}\n",
+            t.name,
+            kind,
+            t.edf,
+            lam.join(", ")
+        ));
+    }
+    let explained = if r.null_deviance > 0.0 {
+        1.0 - r.deviance / r.null_deviance
+    } else {
+        f64::NAN
+    };
+    s.push_str(&format!(
+        "deviance {:.4} (null {:.4}, {:.1}% explained), total edf {:.2}, scale {:.5}, {} iterations{}\n",
+        r.deviance,
+        r.null_deviance,
+        100.0 * explained,
+        r.edf,
+        r.scale,
+        r.iterations,
+        if r.converged { "" } else { " (not converged)" }
+    ));
+    for w in &r.warnings {
+        s.push_str(&format!("warning: {w}\n"));
+    }
+    s
+}

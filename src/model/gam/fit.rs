@@ -1,0 +1,1017 @@
+//! Penalised IRLS with generalised Fellner–Schall smoothing-parameter updates.
+//!
+//! The model matrix is built in the constrained (θ) parametrisation: a smooth's columns are
+//! `B(x) Z` (see [`super::basis`]), a factor's the treatment dummies of its non-reference levels, a
+//! tensor's the row-wise Kronecker product of its two constrained marginals. Each IRLS step forms
+//! the working weights W and response z (statsmodels' formulas, shared with the GLM through
+//! [`Family`] and [`LinkFunction`]), `A = XᵀWX`, and then updates the smoothing parameters with
+//! `A` fixed (Wood & Fasiolo 2017, eq. 6):
+//!
+//!   λⱼ ← φ · [tr(S_λ⁻ Sⱼ) − tr((A + S_λ)⁻¹ Sⱼ)] / (θᵀ Sⱼ θ) · λⱼ,
+//!
+//! the fixed point of which is the Laplace-approximate REML optimum of the working model
+//! (penalised quasi-likelihood for non-Gaussian families, as mgcv's "performance iteration").
+//! Before the first step each penalty is scaled so that its Frobenius norm equals that of its
+//! block of `XᵀX`, so λ = 1 is a sensible start whatever the feature's units (mgcv does the same).
+//!
+//! Products are computed with ndarray (single-threaded matrixmultiply: deterministic), the
+//! Cholesky factorisation, inverse and eigendecompositions with faer.
+
+use faer::linalg::solvers::{DenseSolveCore, Solve};
+use faer::{Mat, Side};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
+
+use super::basis::{difference_matrix, difference_penalty, null_space_of, BSpline};
+use super::{Gam, GamError, GamParams, GamReport, GamTerm, GamWarning, Smoothing, TermKind};
+use crate::data::{Dataset, FeatureKind};
+use crate::model::glm::{check, Design, Family, GlmError, LinkFunction};
+
+/// Bounds of the internal (normalised) smoothing parameters.
+const LAMBDA_MIN: f64 = 1e-7;
+const LAMBDA_MAX: f64 = 1e8;
+/// Weight of the asymmetric monotonicity penalty, relative to the block's scale.
+const MONO_KAPPA: f64 = 1e7;
+
+/// A term in the θ parametrisation.
+enum Spec {
+    Smooth {
+        feature: usize,
+        basis: BSpline,
+        z: Vec<f64>,
+        monotone: i8,
+    },
+    Linear {
+        feature: usize,
+    },
+    Factor {
+        feature: usize,
+        levels: usize,
+    },
+    Tensor {
+        features: [usize; 2],
+        bases: [BSpline; 2],
+        z: [Vec<f64>; 2],
+        means: [Vec<f64>; 2],
+    },
+}
+
+impl Spec {
+    fn width(&self) -> usize {
+        match self {
+            Spec::Smooth { basis, .. } => basis.k - 1,
+            Spec::Linear { .. } => 1,
+            Spec::Factor { levels, .. } => levels - 1,
+            Spec::Tensor { bases, .. } => (bases[0].k - 1) * (bases[1].k - 1),
+        }
+    }
+
+    /// Writes the term's θ-space design columns for one (filled) row.
+    fn row(&self, x: ArrayView1<f64>, out: &mut [f64]) {
+        match self {
+            Spec::Smooth { feature, basis, z, .. } => constrained_row(basis, z, x[*feature], out),
+            Spec::Linear { feature } => out[0] = x[*feature],
+            Spec::Factor { feature, .. } => {
+                out.iter_mut().for_each(|v| *v = 0.0);
+                let l = x[*feature] as usize;
+                if l >= 1 && l <= out.len() {
+                    out[l - 1] = 1.0;
+                }
+            }
+            Spec::Tensor {
+                features, bases, z, ..
+            } => {
+                let (k1, k2) = (bases[0].k - 1, bases[1].k - 1);
+                let mut r1 = vec![0.0; k1];
+                let mut r2 = vec![0.0; k2];
+                constrained_row(&bases[0], &z[0], x[features[0]], &mut r1);
+                constrained_row(&bases[1], &z[1], x[features[1]], &mut r2);
+                for a in 0..k1 {
+                    for b in 0..k2 {
+                        out[a * k2 + b] = r1[a] * r2[b];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `B(x) Z` for a basis with k functions and Z of k × (k − 1).
+fn constrained_row(basis: &BSpline, z: &[f64], x: f64, out: &mut [f64]) {
+    let w = basis.k - 1;
+    out.iter_mut().for_each(|v| *v = 0.0);
+    let (i, b) = basis.eval(x);
+    for (r, br) in b.iter().enumerate() {
+        let zr = &z[(i + r) * w..(i + r + 1) * w];
+        out.iter_mut().zip(zr).for_each(|(o, zv)| *o += br * zv);
+    }
+}
+
+/// Zᵀ S Z for square S (k × k) and Z (k × w), all row-major.
+fn sandwich(s: &[f64], z: &[f64], k: usize, w: usize) -> Vec<f64> {
+    let mut sz = vec![0.0; k * w];
+    for a in 0..k {
+        for c in 0..k {
+            let v = s[a * k + c];
+            if v != 0.0 {
+                for j in 0..w {
+                    sz[a * w + j] += v * z[c * w + j];
+                }
+            }
+        }
+    }
+    let mut out = vec![0.0; w * w];
+    for i in 0..w {
+        for a in 0..k {
+            let zi = z[a * w + i];
+            if zi != 0.0 {
+                for j in 0..w {
+                    out[i * w + j] += zi * sz[a * w + j];
+                }
+            }
+        }
+    }
+    out
+}
+
+fn kron(a: &[f64], na: usize, b: &[f64], nb: usize) -> Vec<f64> {
+    let n = na * nb;
+    let mut out = vec![0.0; n * n];
+    for i in 0..na {
+        for j in 0..na {
+            for k in 0..nb {
+                for l in 0..nb {
+                    out[(i * nb + k) * n + j * nb + l] = a[i * na + j] * b[k * nb + l];
+                }
+            }
+        }
+    }
+    out
+}
+
+fn identity(n: usize) -> Vec<f64> {
+    let mut v = vec![0.0; n * n];
+    (0..n).for_each(|i| v[i * n + i] = 1.0);
+    v
+}
+
+/// One penalty on a block of θ.
+struct Pen {
+    term: usize,
+    start: usize,
+    len: usize,
+    /// Normalised penalty matrix (len × len).
+    s: Vec<f64>,
+    /// Factor from the unscaled penalty: S_normalised = norm · S_raw.
+    norm: f64,
+    rank: usize,
+}
+
+/// A monotone constraint on a smooth's block: D₁Z maps θ to first differences of β.
+struct Mono {
+    start: usize,
+    len: usize,
+    dz: Vec<f64>,
+    sign: f64,
+    kappa: f64,
+}
+
+fn frobenius(v: &[f64]) -> f64 {
+    v.iter().map(|a| a * a).sum::<f64>().sqrt()
+}
+
+fn numeric_of(ds: &Dataset, option: &'static str, name: &str) -> Result<usize, GamError> {
+    let j = ds
+        .schema()
+        .features()
+        .iter()
+        .position(|f| f.name == name)
+        .ok_or_else(|| GamError::BadFeature {
+            option,
+            feature: name.to_string(),
+            problem: "is not a feature of the data".into(),
+        })?;
+    if !matches!(ds.schema().features()[j].kind, FeatureKind::Numeric) {
+        return Err(GamError::BadFeature {
+            option,
+            feature: name.to_string(),
+            problem: "is categorical; only numeric features can be monotone or part of an interaction"
+                .into(),
+        });
+    }
+    Ok(j)
+}
+
+fn make_basis(col: ArrayView1<f64>, k: usize) -> (BSpline, Vec<f64>, Vec<f64>) {
+    let lo = col.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let basis = BSpline { lo, hi, k };
+    let mut c = vec![0.0; k];
+    for &v in col {
+        let (i, w) = basis.eval(v);
+        for r in 0..4 {
+            c[i + r] += w[r];
+        }
+    }
+    let n = col.len().max(1) as f64;
+    c.iter_mut().for_each(|v| *v /= n);
+    let z = null_space_of(&c);
+    (basis, z, c)
+}
+
+fn distinct(col: ArrayView1<f64>) -> usize {
+    let mut v: Vec<f64> = col.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v.len()
+}
+
+pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Result<Gam, GamError> {
+    let family = params.family;
+    let target = ds.target().cloned().ok_or_else(|| GlmError::TargetKind {
+        target: "?".into(),
+        family: family.name(),
+        found: "absent (the data have no target column)".into(),
+        need: "a target column",
+    })?;
+    let y = ds.y().ok_or_else(|| GlmError::TargetKind {
+        target: target.name.clone(),
+        family: family.name(),
+        found: "absent from the data".into(),
+        need: "a target column",
+    })?;
+    check::check_target_kind(&target, family)?;
+    check::check_response(family, y.view(), &target.name)?;
+    let schema = ds.schema();
+    let design = Design::from_training(schema, ds.x().view(), true)?;
+    let n = ds.n_rows();
+    // Training matrix with missing values filled.
+    let mut xf = ds.x().clone();
+    for (j, imp) in design.imputations().iter().enumerate() {
+        xf.column_mut(j).mapv_inplace(|v| if v.is_nan() { imp.fill } else { v });
+    }
+    let mut monotone = vec![0i8; schema.len()];
+    for (name, s) in &params.monotone {
+        monotone[numeric_of(ds, "--monotone", name)?] = *s;
+    }
+    let mut pairs = Vec::new();
+    for (a, b) in &params.interactions {
+        let (i, j) = (
+            numeric_of(ds, "--interactions", a)?,
+            numeric_of(ds, "--interactions", b)?,
+        );
+        if i == j {
+            return Err(GamError::BadFeature {
+                option: "--interactions",
+                feature: a.clone(),
+                problem: "is paired with itself; name two different features".into(),
+            });
+        }
+        pairs.push([i, j]);
+    }
+    let mut warnings = Vec::new();
+    let mut specs = Vec::new();
+    let mut names = Vec::new();
+    for (j, f) in schema.features().iter().enumerate() {
+        match &f.kind {
+            FeatureKind::Numeric => {
+                let d = distinct(xf.column(j));
+                if d <= 3 {
+                    if d > 1 {
+                        warnings.push(GamWarning::ReducedBasis {
+                            feature: f.name.clone(),
+                            distinct: d,
+                            k: 0,
+                        });
+                    }
+                    specs.push(Spec::Linear { feature: j });
+                } else {
+                    let k = params.n_splines.min(d);
+                    if k < params.n_splines {
+                        warnings.push(GamWarning::ReducedBasis {
+                            feature: f.name.clone(),
+                            distinct: d,
+                            k,
+                        });
+                    }
+                    let (basis, z, _) = make_basis(xf.column(j), k);
+                    specs.push(Spec::Smooth {
+                        feature: j,
+                        basis,
+                        z,
+                        monotone: monotone[j],
+                    });
+                }
+            }
+            FeatureKind::Categorical { levels } => specs.push(Spec::Factor {
+                feature: j,
+                levels: levels.len(),
+            }),
+            FeatureKind::CategoryCode => {
+                return Err(GlmError::CategoryCodes {
+                    feature: f.name.clone(),
+                }
+                .into())
+            }
+        }
+        names.push(f.name.clone());
+    }
+    for [a, b] in &pairs {
+        let mut bases = Vec::new();
+        let mut zs = Vec::new();
+        let mut cs = Vec::new();
+        for &f in [a, b] {
+            let k = params.tensor_splines.min(distinct(xf.column(f)));
+            if k < 4 {
+                return Err(GamError::BadFeature {
+                    option: "--interactions",
+                    feature: schema.features()[f].name.clone(),
+                    problem: "has fewer than 4 distinct values: too few for a smooth interaction"
+                        .into(),
+                });
+            }
+            let (basis, z, c) = make_basis(xf.column(f), k);
+            bases.push(basis);
+            zs.push(z);
+            cs.push(c);
+        }
+        let [b0, b1]: [BSpline; 2] = bases.try_into().expect("two bases");
+        let [z0, z1]: [Vec<f64>; 2] = zs.try_into().expect("two");
+        let [c0, c1]: [Vec<f64>; 2] = cs.try_into().expect("two");
+        specs.push(Spec::Tensor {
+            features: [*a, *b],
+            bases: [b0, b1],
+            z: [z0, z1],
+            means: [c0, c1],
+        });
+        names.push(format!(
+            "{}:{}",
+            schema.features()[*a].name,
+            schema.features()[*b].name
+        ));
+    }
+    // Column layout: intercept, then each term's block.
+    let mut starts = Vec::with_capacity(specs.len());
+    let mut p = 1;
+    for s in &specs {
+        starts.push(p);
+        p += s.width();
+    }
+    if n <= p {
+        let n_smooth = specs
+            .iter()
+            .filter(|s| matches!(s, Spec::Smooth { .. }))
+            .count()
+            .max(1);
+        let other = p - specs
+            .iter()
+            .filter_map(|s| match s {
+                Spec::Smooth { basis, .. } => Some(basis.k - 1),
+                _ => None,
+            })
+            .sum::<usize>();
+        let suggest = ((n.saturating_sub(other + 1)) / n_smooth + 1).max(4);
+        return Err(GamError::TooFewRows {
+            rows: n,
+            params: p,
+            n_smooth,
+            n_splines: params.n_splines,
+            suggest,
+        });
+    }
+    check_parametric(&specs, &xf, &names, schema)?;
+    // The model matrix.
+    let mut x = Array2::<f64>::zeros((n, p));
+    for (mut out, row) in x.axis_iter_mut(Axis(0)).zip(xf.axis_iter(Axis(0))) {
+        out[0] = 1.0;
+        let o = out.as_slice_mut().expect("standard layout");
+        for (s, &st) in specs.iter().zip(&starts) {
+            s.row(row, &mut o[st..st + s.width()]);
+        }
+    }
+    let xtx = x.t().dot(&x);
+    let block_norm = |st: usize, len: usize| -> f64 {
+        let b = xtx.slice(ndarray::s![st..st + len, st..st + len]);
+        b.iter().map(|v| v * v).sum::<f64>().sqrt()
+    };
+    // Penalties and monotone constraints.
+    let mut pens = Vec::new();
+    let mut monos = Vec::new();
+    for (t, (s, &st)) in specs.iter().zip(&starts).enumerate() {
+        let len = s.width();
+        let raw: Vec<(Vec<f64>, usize)> = match s {
+            Spec::Smooth { basis, z, .. } => {
+                let k = basis.k;
+                vec![(sandwich(&difference_penalty(k, 2), z, k, k - 1), k - 2)]
+            }
+            Spec::Tensor { bases, z, .. } => {
+                let (k1, k2) = (bases[0].k, bases[1].k);
+                let s1 = sandwich(&difference_penalty(k1, 2), &z[0], k1, k1 - 1);
+                let s2 = sandwich(&difference_penalty(k2, 2), &z[1], k2, k2 - 1);
+                vec![
+                    (kron(&s1, k1 - 1, &identity(k2 - 1), k2 - 1), (k1 - 2) * (k2 - 1)),
+                    (kron(&identity(k1 - 1), k1 - 1, &s2, k2 - 1), (k1 - 1) * (k2 - 2)),
+                ]
+            }
+            _ => vec![],
+        };
+        let bn = block_norm(st, len);
+        for (sm, rank) in raw {
+            let fnorm = frobenius(&sm);
+            let norm = if fnorm > 0.0 && bn > 0.0 { bn / fnorm } else { 1.0 };
+            pens.push(Pen {
+                term: t,
+                start: st,
+                len,
+                s: sm.iter().map(|v| v * norm).collect(),
+                norm,
+                rank,
+            });
+        }
+        if let Spec::Smooth {
+            basis, z, monotone, ..
+        } = s
+        {
+            if *monotone != 0 {
+                let k = basis.k;
+                let d1 = difference_matrix(k, 1);
+                let w = k - 1;
+                let mut dz = vec![0.0; (k - 1) * w];
+                for r in 0..k - 1 {
+                    for c in 0..k {
+                        let d = d1[r * k + c];
+                        if d != 0.0 {
+                            for j in 0..w {
+                                dz[r * w + j] += d * z[c * w + j];
+                            }
+                        }
+                    }
+                }
+                let dtd = {
+                    let mut m = vec![0.0; w * w];
+                    for r in 0..k - 1 {
+                        for i in 0..w {
+                            for j in 0..w {
+                                m[i * w + j] += dz[r * w + i] * dz[r * w + j];
+                            }
+                        }
+                    }
+                    m
+                };
+                let fnorm = frobenius(&dtd);
+                monos.push(Mono {
+                    start: st,
+                    len,
+                    dz,
+                    sign: f64::from(*monotone),
+                    kappa: MONO_KAPPA * if fnorm > 0.0 { bn / fnorm } else { 1.0 },
+                });
+            }
+        }
+    }
+    let auto = params.smoothing == Smoothing::Auto;
+    let mut lambda: Vec<f64> = pens
+        .iter()
+        .map(|pn| match params.smoothing {
+            Smoothing::Auto => 1.0,
+            Smoothing::Fixed(l) => l / pn.norm,
+        })
+        .collect();
+    let sol = solve(
+        family,
+        link,
+        &x,
+        y.view(),
+        &pens,
+        &monos,
+        &mut lambda,
+        auto,
+        params.max_iter,
+    )?;
+    if !sol.converged {
+        warnings.push(GamWarning::NotConverged {
+            iterations: sol.iterations,
+        });
+    }
+    for imp in design.imputations().iter().filter(|i| i.count > 0) {
+        warnings.push(GamWarning::Imputed {
+            feature: imp.feature.clone(),
+            count: imp.count,
+            fill: imp.display.clone(),
+        });
+    }
+    // Back to the β parametrisation.
+    let theta = &sol.theta;
+    let cov = &sol.cov;
+    let mut terms = Vec::with_capacity(specs.len());
+    for (t, (s, &st)) in specs.iter().zip(&starts).enumerate() {
+        let len = s.width();
+        let th = &theta[st..st + len];
+        let block = |i: usize, j: usize| cov[[st + i, st + j]];
+        let (kind, coef, cov_b) = match s {
+            Spec::Smooth {
+                feature,
+                basis,
+                z,
+                monotone,
+            } => {
+                let k = basis.k;
+                let w = k - 1;
+                let coef: Vec<f64> = (0..k)
+                    .map(|a| (0..w).map(|j| z[a * w + j] * th[j]).sum())
+                    .collect();
+                // Z V Zᵀ.
+                let mut vz = vec![0.0; w * k];
+                for i in 0..w {
+                    for a in 0..k {
+                        vz[i * k + a] = (0..w).map(|j| block(i, j) * z[a * w + j]).sum();
+                    }
+                }
+                let mut c = vec![0.0; k * k];
+                for a in 0..k {
+                    for b in 0..k {
+                        c[a * k + b] = (0..w).map(|i| z[a * w + i] * vz[i * k + b]).sum();
+                    }
+                }
+                if *monotone != 0 {
+                    let s = f64::from(*monotone);
+                    let worst = coef
+                        .windows(2)
+                        .map(|d| (-(s * (d[1] - d[0]))).max(0.0))
+                        .fold(0.0, f64::max);
+                    let scale = coef.iter().map(|v| v.abs()).fold(0.0, f64::max);
+                    if worst > 1e-9 * scale.max(1e-300) {
+                        warnings.push(GamWarning::MonotoneViolation {
+                            feature: names[t].clone(),
+                            max_violation: worst,
+                        });
+                    }
+                }
+                (
+                    TermKind::Smooth {
+                        feature: *feature,
+                        basis: basis.clone(),
+                        monotone: *monotone,
+                    },
+                    coef,
+                    c,
+                )
+            }
+            Spec::Linear { feature } => (
+                TermKind::Linear { feature: *feature },
+                vec![th[0]],
+                vec![block(0, 0)],
+            ),
+            Spec::Factor { feature, levels } => {
+                let mut coef = vec![0.0];
+                coef.extend_from_slice(th);
+                let mut c = vec![0.0; levels * levels];
+                for i in 1..*levels {
+                    for j in 1..*levels {
+                        c[i * levels + j] = block(i - 1, j - 1);
+                    }
+                }
+                (TermKind::Factor { feature: *feature }, coef, c)
+            }
+            Spec::Tensor {
+                features,
+                bases,
+                z,
+                means,
+            } => {
+                let (k1, k2) = (bases[0].k, bases[1].k);
+                let (w1, w2) = (k1 - 1, k2 - 1);
+                // Γ = Z₁ Θ Z₂ᵀ.
+                let mut tz = vec![0.0; w1 * k2];
+                for a in 0..w1 {
+                    for b in 0..k2 {
+                        tz[a * k2 + b] = (0..w2).map(|j| th[a * w2 + j] * z[1][b * w2 + j]).sum();
+                    }
+                }
+                let mut g = vec![0.0; k1 * k2];
+                for a in 0..k1 {
+                    for b in 0..k2 {
+                        g[a * k2 + b] = (0..w1).map(|i| z[0][a * w1 + i] * tz[i * k2 + b]).sum();
+                    }
+                }
+                (
+                    TermKind::Tensor {
+                        features: *features,
+                        bases: bases.clone(),
+                        basis_means: means.clone(),
+                    },
+                    g,
+                    Vec::new(),
+                )
+            }
+        };
+        let lam: Vec<f64> = pens
+            .iter()
+            .zip(&lambda)
+            .filter(|(pn, _)| pn.term == t)
+            .map(|(pn, l)| l * pn.norm)
+            .collect();
+        terms.push(GamTerm {
+            name: names[t].clone(),
+            kind,
+            coef,
+            cov: cov_b,
+            mean: 0.0,
+            edf: sol.edf_cols[st..st + len].iter().sum(),
+            lambda: lam,
+        });
+    }
+    let y_mean = y.mean().unwrap_or(0.0);
+    let null_deviance: f64 = y.iter().map(|&v| family.unit_deviance(v, y_mean)).sum();
+    let mut gam = Gam {
+        schema: schema.clone(),
+        target,
+        output_names: vec![ds.target().map(|t| t.name.clone()).unwrap_or_default()],
+        design,
+        intercept: theta[0],
+        terms,
+        report: GamReport {
+            family,
+            link,
+            n_rows: n,
+            deviance: sol.deviance,
+            null_deviance,
+            edf: sol.edf_cols.iter().sum(),
+            scale: sol.scale,
+            iterations: sol.iterations,
+            converged: sol.converged,
+            smoothing: if auto { "reml" } else { "fixed" }.into(),
+            warnings,
+        },
+    };
+    // Training means of each term (smooths: zero up to rounding by construction).
+    let means: Vec<f64> = gam
+        .terms
+        .iter()
+        .map(|t| {
+            ds.x()
+                .axis_iter(Axis(0))
+                .map(|row| gam.term_value(t, row))
+                .sum::<f64>()
+                / n as f64
+        })
+        .collect();
+    for (t, m) in gam.terms.iter_mut().zip(means) {
+        t.mean = m;
+    }
+    Ok(gam)
+}
+
+/// Errors when the unpenalised part (intercept, each smooth's linear trend, dummies) is rank
+/// deficient: the penalties cannot make up for that.
+fn check_parametric(
+    specs: &[Spec],
+    xf: &Array2<f64>,
+    names: &[String],
+    schema: &crate::data::FeatureSchema,
+) -> Result<(), GamError> {
+    let n = xf.nrows();
+    let mut cols: Vec<Array1<f64>> = vec![Array1::ones(n)];
+    let mut col_names = vec!["intercept".to_string()];
+    for (s, name) in specs.iter().zip(names) {
+        match s {
+            Spec::Smooth { feature, .. } | Spec::Linear { feature } => {
+                cols.push(xf.column(*feature).to_owned());
+                col_names.push(name.clone());
+            }
+            Spec::Factor { feature, levels } => {
+                let lv = match &schema.features()[*feature].kind {
+                    FeatureKind::Categorical { levels } => levels.clone(),
+                    _ => vec![],
+                };
+                for l in 1..*levels {
+                    cols.push(xf.column(*feature).mapv(|v| f64::from(v == l as f64)));
+                    col_names.push(format!("{name}={}", lv.get(l).cloned().unwrap_or_default()));
+                }
+            }
+            Spec::Tensor { .. } => {}
+        }
+    }
+    let m = Array2::from_shape_fn((n, cols.len()), |(i, j)| cols[j][i]);
+    let red = check::find_collinear(m.view(), &col_names);
+    if red.is_empty() {
+        Ok(())
+    } else {
+        Err(GamError::Collinear {
+            relations: red.into_iter().map(|r| r.relation).collect(),
+        })
+    }
+}
+
+struct Solution {
+    theta: Vec<f64>,
+    /// φ (A + S)⁻¹: the Bayesian posterior covariance.
+    cov: Array2<f64>,
+    edf_cols: Vec<f64>,
+    deviance: f64,
+    scale: f64,
+    iterations: usize,
+    converged: bool,
+}
+
+/// Cholesky solve of `h θ = r`, with the inverse when asked.
+fn chol(h: &Array2<f64>, r: &Array1<f64>, want_inv: bool, it: usize) -> Result<(Vec<f64>, Option<Array2<f64>>), GamError> {
+    let p = h.nrows();
+    let mut ridge = 0.0;
+    let maxdiag = (0..p).map(|i| h[[i, i]].abs()).fold(0.0, f64::max).max(1e-300);
+    for attempt in 0..3 {
+        let m = Mat::<f64>::from_fn(p, p, |i, j| h[[i, j]] + if i == j { ridge } else { 0.0 });
+        if let Ok(llt) = m.llt(Side::Lower) {
+            let rhs = Mat::<f64>::from_fn(p, 1, |i, _| r[i]);
+            let sol = llt.solve(&rhs);
+            let theta: Vec<f64> = (0..p).map(|i| sol[(i, 0)]).collect();
+            if theta.iter().all(|v| v.is_finite()) {
+                let inv = want_inv.then(|| {
+                    let inv = llt.inverse();
+                    Array2::from_shape_fn((p, p), |(i, j)| inv[(i, j)])
+                });
+                return Ok((theta, inv));
+            }
+        }
+        ridge = maxdiag * [1e-12, 1e-9, 1e-6][attempt];
+    }
+    Err(GamError::Singular { iteration: it })
+}
+
+/// tr(S_λ⁻ Sⱼ) for every penalty: rank/λ for a block with one penalty, an eigendecomposition of
+/// the block's Σ λ S otherwise.
+fn pinv_traces(pens: &[Pen], lambda: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; pens.len()];
+    let mut j = 0;
+    while j < pens.len() {
+        let mut e = j + 1;
+        while e < pens.len() && pens[e].start == pens[j].start {
+            e += 1;
+        }
+        if e - j == 1 {
+            out[j] = pens[j].rank as f64 / lambda[j];
+        } else {
+            let len = pens[j].len;
+            let m = Mat::<f64>::from_fn(len, len, |a, b| {
+                (j..e).map(|q| lambda[q] * pens[q].s[a * len + b]).sum()
+            });
+            if let Ok(evd) = m.self_adjoint_eigen(Side::Lower) {
+                let u = evd.U();
+                let s = evd.S();
+                let ev: Vec<f64> = (0..len).map(|i| s[i]).collect();
+                let top = ev.iter().copied().fold(0.0, f64::max);
+                for q in j..e {
+                    let mut tr = 0.0;
+                    for (i, &l) in ev.iter().enumerate() {
+                        if l > top * 1e-10 {
+                            let mut quad = 0.0;
+                            for a in 0..len {
+                                let ua = u[(a, i)];
+                                if ua == 0.0 {
+                                    continue;
+                                }
+                                for b in 0..len {
+                                    quad += ua * pens[q].s[a * len + b] * u[(b, i)];
+                                }
+                            }
+                            tr += quad / l;
+                        }
+                    }
+                    out[q] = tr;
+                }
+            }
+        }
+        j = e;
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn solve(
+    family: Family,
+    link: LinkFunction,
+    x: &Array2<f64>,
+    y: ArrayView1<f64>,
+    pens: &[Pen],
+    monos: &[Mono],
+    lambda: &mut [f64],
+    auto: bool,
+    max_iter: usize,
+) -> Result<Solution, GamError> {
+    let (n, p) = x.dim();
+    let y_mean = y.mean().unwrap_or(0.0);
+    let mut mu: Vec<f64> = y.iter().map(|&v| family.starting_mu(v, y_mean)).collect();
+    let mut eta: Vec<f64> = mu.iter().map(|&m| link.link(m)).collect();
+    let mut theta = vec![0.0; p];
+    let mut have_theta = false;
+    let mut viol: Vec<Vec<bool>> = monos.iter().map(|m| vec![false; m.len]).collect();
+    let mut dev_old = f64::INFINITY;
+    let mut converged = false;
+    let mut iterations = 0;
+    let inner_max = if auto { 30 } else { 1 };
+    let unit = vec![1.0; n];
+    let deviance = |mu: &[f64]| -> f64 {
+        y.iter().zip(mu).map(|(&v, &m)| family.unit_deviance(v, m)).sum()
+    };
+    for it in 1..=max_iter {
+        iterations = it;
+        let (a, r, ww, z) = working(family, link, x, y, &mu, &eta, &unit);
+        // Monotone penalty from the current violations.
+        let mut mono_changed = false;
+        if have_theta {
+            for (m, v) in monos.iter().zip(viol.iter_mut()) {
+                let w = m.len;
+                for (row, flag) in v.iter_mut().enumerate() {
+                    let d: f64 = (0..w).map(|j| m.dz[row * w + j] * theta[m.start + j]).sum();
+                    let on = m.sign * d < 0.0 || (*flag && m.sign * d <= 1e-12);
+                    if on != *flag {
+                        mono_changed = true;
+                    }
+                    *flag = on;
+                }
+            }
+        }
+        let mut base = a.clone();
+        for (m, v) in monos.iter().zip(&viol) {
+            let w = m.len;
+            for (row, &on) in v.iter().enumerate() {
+                if on {
+                    for i in 0..w {
+                        for j in 0..w {
+                            base[[m.start + i, m.start + j]] +=
+                                m.kappa * m.dz[row * w + i] * m.dz[row * w + j];
+                        }
+                    }
+                }
+            }
+        }
+        let mut lam_change = 0.0;
+        let mut first_change = 0.0;
+        for inner in 0..inner_max {
+            let mut h = base.clone();
+            add_penalties(&mut h, pens, lambda);
+            let (th, inv) = chol(&h, &r, auto, it)?;
+            theta = th;
+            have_theta = true;
+            if !auto {
+                break;
+            }
+            let v = inv.expect("asked for the inverse");
+            let phi = if family.estimates_scale() {
+                let rss: f64 = (0..n)
+                    .map(|i| {
+                        let f: f64 = x.row(i).iter().zip(&theta).map(|(a, b)| a * b).sum();
+                        ww[i] * (z[i] - f) * (z[i] - f)
+                    })
+                    .sum();
+                let edf: f64 = (0..p).map(|i| v.row(i).dot(&a.column(i))).sum();
+                rss / (n as f64 - edf).max(1.0)
+            } else {
+                1.0
+            };
+            let trs = pinv_traces(pens, lambda);
+            lam_change = 0.0;
+            for (q, pn) in pens.iter().enumerate() {
+                let len = pn.len;
+                let mut tr_vs = 0.0;
+                let mut quad = 0.0;
+                for i in 0..len {
+                    for j in 0..len {
+                        let s = pn.s[i * len + j];
+                        tr_vs += v[[pn.start + j, pn.start + i]] * s;
+                        quad += theta[pn.start + i] * s * theta[pn.start + j];
+                    }
+                }
+                let num = (trs[q] - tr_vs).max(0.0);
+                let new = if quad > 0.0 {
+                    (phi * num / quad * lambda[q]).clamp(lambda[q] * 1e-3, lambda[q] * 1e3)
+                } else {
+                    lambda[q] * 1e3
+                }
+                .clamp(LAMBDA_MIN, LAMBDA_MAX);
+                let ch = (new.ln() - lambda[q].ln()).abs();
+                if ch > lam_change {
+                    lam_change = ch;
+                }
+                lambda[q] = new;
+            }
+            if inner == 0 {
+                first_change = lam_change;
+            }
+            if lam_change < 1e-4 {
+                break;
+            }
+        }
+        let _ = lam_change;
+        // New linear predictor, halving towards the previous one if the means leave the range.
+        let mut new_eta: Vec<f64> = (0..n)
+            .map(|i| x.row(i).iter().zip(&theta).map(|(a, b)| a * b).sum())
+            .collect();
+        let mut new_mu: Vec<f64> = new_eta.iter().map(|&e| link.inverse(e)).collect();
+        let mut dev = deviance(&new_mu);
+        let mut halvings = 0;
+        while !(dev.is_finite() && new_mu.iter().all(|m| m.is_finite())) {
+            halvings += 1;
+            if halvings > 30 || it == 1 {
+                return Err(GamError::Diverged {
+                    iteration: it,
+                    family: family.name(),
+                });
+            }
+            for (ne, e) in new_eta.iter_mut().zip(&eta) {
+                *ne = 0.5 * (*ne + e);
+            }
+            new_mu = new_eta.iter().map(|&e| link.inverse(e)).collect();
+            dev = deviance(&new_mu);
+        }
+        eta = new_eta;
+        mu = new_mu;
+        let dev_stable = (dev - dev_old).abs() <= 1e-8 * (dev.abs() + 0.1);
+        dev_old = dev;
+        if dev_stable && first_change < 1e-3 && !mono_changed && it > 1 {
+            converged = true;
+            break;
+        }
+    }
+    // Covariance and edf at the final weights.
+    let (a, r, ww, z) = working(family, link, x, y, &mu, &eta, &unit);
+    let _ = (&r, &ww, &z);
+    let mut h = a.clone();
+    for (m, v) in monos.iter().zip(&viol) {
+        let w = m.len;
+        for (row, &on) in v.iter().enumerate() {
+            if on {
+                for i in 0..w {
+                    for j in 0..w {
+                        h[[m.start + i, m.start + j]] +=
+                            m.kappa * m.dz[row * w + i] * m.dz[row * w + j];
+                    }
+                }
+            }
+        }
+    }
+    add_penalties(&mut h, pens, lambda);
+    let (_, inv) = chol(&h, &r, true, iterations)?;
+    let v = inv.expect("asked for the inverse");
+    let edf_cols: Vec<f64> = (0..p).map(|i| v.row(i).dot(&a.column(i))).collect();
+    let edf: f64 = edf_cols.iter().sum();
+    let deviance_final = deviance(&mu);
+    let scale = if family.estimates_scale() {
+        let chi2: f64 = y
+            .iter()
+            .zip(&mu)
+            .map(|(&v, &m)| (v - m) * (v - m) / family.variance(m))
+            .sum();
+        chi2 / (n as f64 - edf).max(1.0)
+    } else {
+        1.0
+    };
+    Ok(Solution {
+        theta,
+        cov: v * scale,
+        edf_cols,
+        deviance: deviance_final,
+        scale,
+        iterations,
+        converged,
+    })
+}
+
+fn add_penalties(h: &mut Array2<f64>, pens: &[Pen], lambda: &[f64]) {
+    for (pn, &l) in pens.iter().zip(lambda) {
+        let len = pn.len;
+        for i in 0..len {
+            for j in 0..len {
+                h[[pn.start + i, pn.start + j]] += l * pn.s[i * len + j];
+            }
+        }
+    }
+}
+
+/// Working weights and response, `XᵀWX` and `XᵀWz`.
+fn working(
+    family: Family,
+    link: LinkFunction,
+    x: &Array2<f64>,
+    y: ArrayView1<f64>,
+    mu: &[f64],
+    eta: &[f64],
+    prior: &[f64],
+) -> (Array2<f64>, Array1<f64>, Vec<f64>, Vec<f64>) {
+    let n = x.nrows();
+    let mut w = vec![0.0; n];
+    let mut z = vec![0.0; n];
+    for i in 0..n {
+        let d = link.deriv(mu[i]);
+        let v = prior[i] / (d * d * family.variance(mu[i]));
+        w[i] = if v.is_finite() { v } else { 0.0 };
+        z[i] = eta[i] + d * (y[i] - mu[i]);
+    }
+    let mut xw = x.clone();
+    for (mut row, &wi) in xw.axis_iter_mut(Axis(0)).zip(&w) {
+        row *= wi.sqrt();
+    }
+    let a = xw.t().dot(&xw);
+    let wz: Array1<f64> = (0..n).map(|i| w[i] * z[i]).collect();
+    let r = x.t().dot(&wz);
+    (a, r, w, z)
+}
