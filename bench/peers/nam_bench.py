@@ -43,7 +43,7 @@ def run(cmd):
 
 def has_gam(binary):
     out = subprocess.run([binary, "train", "--help"], capture_output=True, text=True)
-    return re.search(r"^\s+gam\b", out.stdout, re.M) is not None
+    return re.search(r"^\s+(- )?gam\b", out.stdout, re.M) is not None
 
 
 def train_predict(binary, model, train_csv, test_csv, target, task, tmp):
