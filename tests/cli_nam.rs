@@ -113,6 +113,22 @@ fn train_explain_and_plot_a_nam() {
         let body = std::fs::read_to_string(shapes.join(format!("{feature}.svg"))).unwrap();
         assert!(body.contains(feature) && body.contains("band: their range"));
     }
+
+    // The HTML report shows the NAM's shape functions.
+    let report = dir.path().join("report");
+    let (code, stderr) = glassbox(&[
+        "-q",
+        "report",
+        "--model",
+        model_s,
+        "--data",
+        "data/german_credit.csv",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(html.contains("Shape functions") && html.contains("band: their range"));
 }
 
 #[test]
