@@ -19,6 +19,7 @@ mod summary;
 mod train;
 mod train_gam;
 mod train_glm;
+mod train_nam;
 
 use clap::{Parser, Subcommand};
 

@@ -23,7 +23,8 @@ pub enum PlotKind {
     Dependence,
     /// One row (--row) from the base value to the model output.
     Waterfall,
-    /// Shape functions of a GAM (--model), one SVG per term in the directory --out; --data adds a rug.
+    /// Shape functions of a GAM or NAM (--model), one SVG per term in the directory --out; --data
+    /// adds a rug. A NAM's band is the range of its ensemble members.
     Shape,
 }
 

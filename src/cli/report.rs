@@ -190,6 +190,11 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
         shape_functions: model
             .as_gam()
             .map(|g| super::plot_shape::shape_functions(g, Some(ds.x().view())))
+            .or_else(|| {
+                model
+                    .as_nam()
+                    .map(|n| super::plot_shape::nam_shape_functions(n, Some(ds.x().view())))
+            })
             .unwrap_or_default(),
         lime_fidelity: None,
         provenance,

@@ -24,6 +24,8 @@ pub enum ModelKind {
     /// Generalised additive model (P-spline smooths, REML smoothing; see --n-splines, --lam,
     /// --monotone, --interactions and --family/--link).
     Gam,
+    /// Neural additive model: an ensemble of per-feature networks (see --members, --hidden, ...).
+    Nam,
 }
 
 /// The task, when not inferred from the target.
@@ -76,12 +78,14 @@ pub struct TrainArgs {
     pub glm: super::train_glm::GlmArgs,
     #[command(flatten)]
     pub gam: super::train_gam::GamArgs,
+    #[command(flatten)]
+    pub nam: super::train_nam::NamArgs,
 }
 
 /// Model settings. Unset flags keep the library's defaults (`GbdtParams::default()`,
 /// `ForestParams::default()`): gbdt 100 rounds of 31 leaves at learning rate 0.1; forest 100
 /// trees grown to 5 rows per leaf.
-#[derive(Args, Debug, Default)]
+#[derive(Args, Clone, Debug, Default)]
 #[command(next_help_heading = "Model settings (unset: library defaults)")]
 pub struct HyperArgs {
     /// Boosting rounds (gbdt) or trees (forest).
@@ -117,7 +121,8 @@ pub struct HyperArgs {
     /// Stop after N rounds without validation improvement and keep the best round (gbdt only).
     #[arg(long, value_name = "N")]
     pub early_stopping_rounds: Option<usize>,
-    /// Fraction of rows held out for validation (gbdt only; 0.1 when early stopping is on).
+    /// Fraction of rows held out for validation (gbdt: 0.1 when early stopping is on; nam: each
+    /// member's early-stopping hold-out, 0.15 by default, 0 = none).
     #[arg(long, value_name = "X")]
     pub validation_fraction: Option<f64>,
 }
@@ -128,6 +133,15 @@ fn limit(v: usize) -> Option<usize> {
 }
 
 impl HyperArgs {
+    /// Whether any tree-ensemble flag other than --validation-fraction (shared with nam) was given.
+    fn any_except_validation(&self) -> bool {
+        HyperArgs {
+            validation_fraction: None,
+            ..self.clone()
+        }
+        .any()
+    }
+
     /// Whether any tree-ensemble flag was given.
     fn any(&self) -> bool {
         [
@@ -269,6 +283,20 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
         )
         .into());
     }
+    let is_nam = matches!(args.model, ModelKind::Nam);
+    if !is_nam && args.nam.any() {
+        return Err(UsageError(
+            "NAM flags (--members, --hidden, --activation, --lr, ...) need --model nam".into(),
+        )
+        .into());
+    }
+    if is_nam && args.hyper.any_except_validation() {
+        return Err(UsageError(
+            "tree flags (--trees, --max-depth, ...) do not apply to --model nam; its flags are --members, --epochs, --hidden, --activation, --lr, --batch-size, --dropout, --feature-dropout, --weight-decay, --output-penalty, --patience, --validation-fraction"
+                .into(),
+        )
+        .into());
+    }
     let options = super::train_glm::adjust_options(&args.glm, is_glm, options);
     let ds = Dataset::load_training(&args.data, &args.target, &options)?;
     super::status(
@@ -305,6 +333,22 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
                 r.train_loss
             );
             (m, summary)
+        }
+        ModelKind::Nam => {
+            let (model, summary) = super::train_nam::train(
+                ctx,
+                &args.nam,
+                &ds,
+                args.seed,
+                args.hyper.validation_fraction,
+            )?;
+            let seconds = start.elapsed().as_secs_f64();
+            model.save(&args.out)?;
+            super::status(
+                ctx,
+                format!("{summary}; fit {seconds:.3} s; saved {}", args.out.display()),
+            );
+            return Ok(());
         }
         ModelKind::Gam => {
             let model = super::train_gam::train(ctx, &args.glm, &args.gam, &ds)?;

@@ -24,6 +24,10 @@
 //! `ti` terms, whose marginals are centred over the same rows, v(j) = v(k) = 0 and the split is
 //! half-and-half.)
 //!
+//! A NAM is the same shape, η(x) = base + Σⱼ fⱼ(xⱼ) with fⱼ each feature's ensemble-averaged
+//! network output (or learned level value), so φⱼ(x) = fⱼ(xⱼ) − mean over the training rows of fⱼ,
+//! with the training means stored in the model ([`crate::model::nam::Nam::contributions`]).
+//!
 //! Attributions are of the linear predictor (raw space: log-odds, log-mean, …). In probability or
 //! mean space a nonlinear link makes the model non-additive and these values are no longer
 //! Shapley values, so that request is refused with a pointer to Kernel SHAP rather than answered
@@ -35,6 +39,7 @@ use super::error::{ExplainError, Result};
 use super::explanation::{Explanation, ExplanationMeta, OutputSpace};
 use crate::model::gam::{Gam, TermKind};
 use crate::model::glm::Glm;
+use crate::model::nam::Nam;
 use crate::model::{Link, Model};
 
 /// Explains rows of a GLM by its exact additive contributions (see the module docs), and checks
@@ -181,6 +186,52 @@ pub fn explain_gam(
     )?
     .with_data(x.to_owned())?;
     let raw = gam.predict_raw(x);
+    e.check_additivity(raw.view(), tolerance)?;
+    Ok(e)
+}
+
+/// Explains rows of a neural additive model by its exact additive contributions (see the module
+/// docs), and checks that base + Σ contributions equals the raw score to `tolerance` (relative).
+///
+/// # Errors
+/// [`ExplainError::Unsupported`] for [`OutputSpace::Probability`] of a binary NAM (it is additive
+/// in log-odds only); [`ExplainError::Shape`] when `x` does not have the model's feature count;
+/// [`ExplainError::Additivity`] if the run-time guard fails (a bug).
+pub fn explain_nam(
+    nam: &Nam,
+    x: ArrayView2<f64>,
+    output_space: OutputSpace,
+    tolerance: f64,
+) -> Result<Explanation> {
+    if output_space == OutputSpace::Probability && nam.link() != Link::Identity {
+        return Err(ExplainError::Unsupported(
+            "additive contributions of a binary NAM are exact in log-odds (raw) space only; in probability space the model is not additive: use --output raw, or --method kernel-shap with a background for probability-space Shapley values".into(),
+        ));
+    }
+    let m = nam.schema().len();
+    if x.ncols() != m {
+        return Err(ExplainError::Shape(format!(
+            "rows have {} columns but the model has {m} features",
+            x.ncols()
+        )));
+    }
+    let n = x.nrows();
+    let (phi, raw) = nam.contributions(x);
+    let values = phi
+        .into_shape_with_order((n, 1, m))
+        .map_err(|e| ExplainError::Shape(e.to_string()))?;
+    let base_values = Array2::from_elem((n, 1), nam.base_value());
+    let mut meta = ExplanationMeta::new("additive");
+    meta.output_space = output_space;
+    let e = Explanation::new(
+        values,
+        base_values,
+        nam.schema().clone(),
+        nam.output_names().to_vec(),
+        meta,
+    )?
+    .with_data(x.to_owned())?;
+    let raw = Array2::from_shape_vec((n, 1), raw).map_err(|e| ExplainError::Shape(e.to_string()))?;
     e.check_additivity(raw.view(), tolerance)?;
     Ok(e)
 }

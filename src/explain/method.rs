@@ -48,11 +48,11 @@ impl Method {
     }
 
     /// The exact method that suits a model best: Tree SHAP for ensembles, additive contributions
-    /// for GLMs and GAMs.
+    /// for GLMs, GAMs and NAMs.
     pub fn default_for(model: &AnyModel) -> Method {
         match model {
             AnyModel::TreeEnsemble(_) => Method::TreeShap,
-            AnyModel::Glm(_) | AnyModel::Gam(_) => Method::Additive,
+            AnyModel::Glm(_) | AnyModel::Gam(_) | AnyModel::Nam(_) => Method::Additive,
         }
     }
 }
@@ -126,6 +126,7 @@ enum PreparedKind<'a> {
     Interventional(InterventionalTreeShap<'a>),
     Glm(&'a crate::model::glm::Glm),
     Gam(&'a crate::model::gam::Gam),
+    Nam(&'a crate::model::nam::Nam),
     KernelShap(&'a AnyModel, ArrayView2<'a, f64>),
     Lime(&'a AnyModel, ArrayView2<'a, f64>),
 }
@@ -152,6 +153,7 @@ pub fn prepare<'a>(
     let kind = match (method, model) {
         (Method::Additive, AnyModel::Glm(glm)) => PreparedKind::Glm(glm),
         (Method::Additive, AnyModel::Gam(gam)) => PreparedKind::Gam(gam),
+        (Method::Additive, AnyModel::Nam(nam)) => PreparedKind::Nam(nam),
         (Method::KernelShap, _) => match background {
             Some(bg) => PreparedKind::KernelShap(model, bg),
             None => unreachable!("checked above: the method needs a background"),
@@ -252,6 +254,9 @@ impl Prepared<'_> {
             }
             PreparedKind::Gam(gam) => {
                 super::additive::explain_gam(gam, x, o.output_space, o.additivity_tolerance)
+            }
+            PreparedKind::Nam(nam) => {
+                super::additive::explain_nam(nam, x, o.output_space, o.additivity_tolerance)
             }
         }
     }

@@ -40,6 +40,8 @@ pub enum AnyModel {
     Glm(super::glm::Glm),
     /// A generalised additive model.
     Gam(super::gam::Gam),
+    /// A neural additive model (an ensemble of NAMs).
+    Nam(super::nam::Nam),
 }
 
 #[derive(Serialize)]
@@ -66,6 +68,7 @@ impl AnyModel {
         match self {
             AnyModel::TreeEnsemble(m) => m,
             AnyModel::Glm(m) => m,
+            AnyModel::Nam(m) => m,
             AnyModel::Gam(m) => m,
         }
     }
@@ -86,11 +89,19 @@ impl AnyModel {
         }
     }
 
+    /// The neural additive model, when this is one.
+    pub fn as_nam(&self) -> Option<&super::nam::Nam> {
+        match self {
+            AnyModel::Nam(m) => Some(m),
+            _ => None,
+        }
+    }
+
     /// The tree ensemble, when this is one.
     pub fn as_trees(&self) -> Option<&TreeEnsemble> {
         match self {
             AnyModel::TreeEnsemble(m) => Some(m),
-            AnyModel::Glm(_) | AnyModel::Gam(_) => None,
+            _ => None,
         }
     }
 
@@ -105,6 +116,7 @@ impl AnyModel {
             },
             AnyModel::Glm(_) => "GLM (glassbox)",
             AnyModel::Gam(_) => "GAM (glassbox)",
+            AnyModel::Nam(_) => "neural additive model (glassbox)",
         }
     }
 
@@ -210,6 +222,10 @@ fn load_glassbox(path: &Path, value: serde_json::Value) -> Result<AnyModel> {
             message,
         })?,
         AnyModel::Gam(m) => m.validate().map_err(|message| ModelError::Corrupt {
+            path: path.into(),
+            message,
+        })?,
+        AnyModel::Nam(m) => m.validate().map_err(|message| ModelError::Corrupt {
             path: path.into(),
             message,
         })?,

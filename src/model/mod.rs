@@ -16,6 +16,7 @@ pub mod gam;
 pub mod gbdt;
 pub mod glm;
 pub mod import;
+pub mod nam;
 pub mod tree;
 
 pub use error::{ModelError, Result};
