@@ -8,9 +8,11 @@ mod explain;
 mod explain_sampling;
 mod interactions;
 mod plot;
+mod plot_lime;
 mod predict;
 mod reasons;
 mod report;
+mod shape;
 mod split;
 mod summary;
 mod train;
@@ -68,7 +70,8 @@ enum Command {
     Split(split::SplitArgs),
     /// Print a GLM's coefficient table and fit statistics (statsmodels-style).
     Summary(summary::SummaryArgs),
-    /// Plot an explanation: summary, bar, dependence or waterfall, to SVG or PNG.
+    /// Plot an explanation (summary, bar, dependence, waterfall, LIME) or an additive model's shape
+    /// functions, to SVG or PNG.
     Plot(plot::PlotArgs),
     /// Reason codes: the features pushing each row's score towards the adverse outcome.
     Reasons(reasons::ReasonsArgs),

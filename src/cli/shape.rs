@@ -1,0 +1,233 @@
+//! Shape functions of additive models, for `glassbox plot shape` and `glassbox report`: the
+//! model's own terms turned into the plot layer's plain arrays ([`ShapeFunction`]).
+//!
+//! This glue lives in the CLI because it is the one layer that sees both the model (which
+//! computes its terms and their standard errors) and the plot layer (which draws plain arrays and
+//! must not know about models). Each additive model family adds one arm to [`shape_functions`].
+
+use std::path::{Path, PathBuf};
+
+use glassbox::data::{Dataset, FeatureKind};
+use glassbox::model::glm::{Glm, LinkFunction};
+use glassbox::model::AnyModel;
+use glassbox::plot::{self, PlotOptions, ShapeFunction};
+
+use super::plot::plot_error;
+use super::{CliError, Context, UsageError};
+
+/// Grid points of a numeric term's curve.
+const GRID: usize = 200;
+
+/// Φ⁻¹(0.975): the half-width of a pointwise 95 % band in standard errors.
+const Z_95: f64 = 1.959_963_984_540_054;
+
+/// The shape functions of `model`'s terms over the rows `data` (the grid spans each numeric
+/// feature's observed range; the rug shows its values), for the features `only` (schema indices)
+/// or all of them. `None` when the model is not additive. Features with no observed value are
+/// skipped: their term has no range to draw.
+pub fn shape_functions(
+    model: &AnyModel,
+    data: &Dataset,
+    only: Option<&[usize]>,
+) -> Option<Vec<ShapeFunction>> {
+    match model {
+        AnyModel::Glm(glm) => Some(glm_shapes(glm, data, only)),
+        // Tree ensembles are not additive in their features: dependence plots show them.
+        _ => None,
+    }
+}
+
+/// What a GLM term is a contribution to, for the y axis.
+fn glm_y_label(glm: &Glm) -> String {
+    let target = &glm.target().name;
+    match glm.link_function() {
+        LinkFunction::Logit => format!("contribution to log-odds of {target}"),
+        LinkFunction::Log => format!("contribution to log of mean {target}"),
+        LinkFunction::Identity => format!("contribution to {target}"),
+        other => format!("contribution to {} link of {target}", other.name()),
+    }
+}
+
+fn glm_shapes(glm: &Glm, data: &Dataset, only: Option<&[usize]>) -> Vec<ShapeFunction> {
+    let schema = data.schema();
+    let all: Vec<usize> = (0..schema.len()).collect();
+    let y_label = glm_y_label(glm);
+    let mut out = Vec::new();
+    for &j in only.unwrap_or(&all) {
+        let feature = &schema.features()[j];
+        let rug: Vec<f64> = data
+            .x()
+            .column(j)
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect();
+        let (x, levels) = match &feature.kind {
+            FeatureKind::Categorical { levels } => {
+                ((0..levels.len()).map(|l| l as f64).collect(), Some(levels.clone()))
+            }
+            _ => {
+                let (lo, hi) = rug
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                        (a.min(v), b.max(v))
+                    });
+                if !lo.is_finite() {
+                    continue;
+                }
+                let x: Vec<f64> = if hi > lo {
+                    (0..GRID)
+                        .map(|i| lo + (hi - lo) * i as f64 / (GRID - 1) as f64)
+                        .collect()
+                } else {
+                    vec![lo]
+                };
+                (x, None)
+            }
+        };
+        let effect = glm.term_effect(j, &x);
+        let band = |sign: f64| {
+            effect.std_error.as_ref().map(|se| {
+                effect
+                    .value
+                    .iter()
+                    .zip(se)
+                    .map(|(v, s)| v + sign * Z_95 * s)
+                    .collect()
+            })
+        };
+        out.push(ShapeFunction {
+            name: feature.name.clone(),
+            lower: band(-1.0),
+            upper: band(1.0),
+            x,
+            y: effect.value,
+            rug,
+            levels,
+            y_label: y_label.clone(),
+        });
+    }
+    out
+}
+
+/// A file-name stem for a feature: letters, digits, `-` and `_` kept, anything else `_`.
+fn file_stem(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() {
+        "feature".into()
+    } else {
+        s
+    }
+}
+
+/// `glassbox plot shape`: one plot per feature into `out_dir` (`shape_<feature>.<ext>`), or the
+/// one chosen feature into `out`.
+pub fn run_plot(
+    ctx: &Context,
+    model_path: Option<&Path>,
+    data: Option<&Path>,
+    features: &[String],
+    out: Option<&Path>,
+    out_dir: Option<&Path>,
+    format: plot::Format,
+    opts: &PlotOptions,
+) -> Result<(), CliError> {
+    let (Some(model_path), Some(data)) = (model_path, data) else {
+        return Err(UsageError(
+            "a shape plot needs --model MODEL (an additive model) and --data FILE (the training rows, for the range and the rug)".into(),
+        )
+        .into());
+    };
+    let model = AnyModel::load(model_path)?;
+    let schema = glassbox::model::Model::schema(model.as_model()).clone();
+    let ds = Dataset::load_with_schema(data, &schema, None, glassbox::data::UnseenPolicy::Error)?;
+    let mut only = Vec::new();
+    for name in features {
+        match schema.names().iter().position(|n| n == name) {
+            Some(j) => only.push(j),
+            None => {
+                return Err(UsageError(format!(
+                    "--feature {name}: the model has no such feature; its features are {}",
+                    schema.names().join(", ")
+                ))
+                .into())
+            }
+        }
+    }
+    let shapes = shape_functions(&model, &ds, (!only.is_empty()).then_some(&only[..]))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{}: shape functions need an additive model (a GLM); this is a {}: use `glassbox plot dependence` instead",
+                model_path.display(),
+                model.kind_name()
+            ))
+        })?;
+    match (out, out_dir) {
+        (Some(out), None) => {
+            let [one] = &shapes[..] else {
+                return Err(UsageError(
+                    "--out draws one shape function: choose it with --feature NAME, or use --out-dir DIR for all of them".into(),
+                )
+                .into());
+            };
+            let canvas = plot::shape_function(one, opts).map_err(plot_error)?;
+            plot::save(&canvas, out).map_err(plot_error)?;
+            super::status(ctx, format!("wrote {}", out.display()));
+        }
+        (None, Some(dir)) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("{}: cannot create the directory: {e}", dir.display()))?;
+            let ext = match format {
+                plot::Format::Svg => "svg",
+                plot::Format::Png => "png",
+            };
+            let mut used: Vec<String> = Vec::new();
+            for sf in &shapes {
+                let mut stem = format!("shape_{}", file_stem(&sf.name));
+                if used.contains(&stem) {
+                    let mut k = 2;
+                    while used.contains(&format!("{stem}_{k}")) {
+                        k += 1;
+                    }
+                    stem = format!("{stem}_{k}");
+                }
+                used.push(stem.clone());
+                let path: PathBuf = dir.join(format!("{stem}.{ext}"));
+                let canvas = plot::shape_function(sf, opts).map_err(plot_error)?;
+                plot::save(&canvas, &path).map_err(plot_error)?;
+            }
+            super::status(
+                ctx,
+                format!("wrote {} shape functions to {}", shapes.len(), dir.display()),
+            );
+        }
+        _ => {
+            return Err(UsageError(
+                "a shape plot needs either --out FILE.svg|png (with --feature) or --out-dir DIR".into(),
+            )
+            .into())
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_stem;
+
+    #[test]
+    fn file_stems_are_safe() {
+        assert_eq!(file_stem("credit_amount"), "credit_amount");
+        assert_eq!(file_stem("a/b c"), "a_b_c");
+        assert_eq!(file_stem(""), "feature");
+    }
+}
