@@ -340,12 +340,24 @@ pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
     let out = args.out.as_deref().ok_or_else(|| {
         UsageError("--out-dir is for shape plots; pass --out FILE.svg|png".into())
     })?;
-    let (e, _model) = load_explanation(&args.source)?;
+    let (e, model) = load_explanation(&args.source)?;
+    let output = output_index(&e, args.output.as_deref())?;
+    // A logistic model's raw score is log-odds: say so rather than "raw score".
+    let output_label = args.output_label.clone().or_else(|| {
+        let any = model.as_ref()?;
+        let name = any
+            .as_trees()
+            .and_then(|t| t.target.as_ref())
+            .map_or_else(|| e.output_names()[output].clone(), |t| t.name.clone());
+        (any.as_model().link() == glassbox::model::Link::Logistic
+            && e.meta().output_space == glassbox::explain::OutputSpace::Raw)
+            .then(|| format!("log-odds of {name}"))
+    });
     let common = PlotOptions {
-        output: output_index(&e, args.output.as_deref())?,
+        output,
         width: args.width,
         title: args.title.clone(),
-        output_label: args.output_label.clone(),
+        output_label,
     };
     let seed = args.source.seed;
     let canvas = match args.kind {

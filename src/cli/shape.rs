@@ -15,9 +15,6 @@ use glassbox::plot::{self, PlotOptions, ShapeFunction};
 use super::plot::plot_error;
 use super::{CliError, Context, UsageError};
 
-/// Grid points of a numeric term's curve.
-const GRID: usize = 200;
-
 /// Φ⁻¹(0.975): the half-width of a pointwise 95 % band in standard errors.
 const Z_95: f64 = 1.959_963_984_540_054;
 
@@ -75,13 +72,20 @@ fn glm_shapes(glm: &Glm, data: &Dataset, only: Option<&[usize]>) -> Vec<ShapeFun
                 if !lo.is_finite() {
                     continue;
                 }
-                let x: Vec<f64> = if hi > lo {
-                    (0..GRID)
-                        .map(|i| lo + (hi - lo) * i as f64 / (GRID - 1) as f64)
-                        .collect()
-                } else {
-                    vec![lo]
-                };
+                // A GLM's numeric term is linear and its band |x − mean|·z·se has one kink, where
+                // the term crosses zero: the ends and that point draw both exactly (a dense grid
+                // would only add pixel-rounding wobble to a straight line).
+                let ends = glm.term_effect(j, &[lo, hi]).value;
+                let mut x = vec![lo];
+                if hi > lo {
+                    if ends[1] != ends[0] {
+                        let zero = lo - ends[0] * (hi - lo) / (ends[1] - ends[0]);
+                        if zero > lo && zero < hi {
+                            x.push(zero);
+                        }
+                    }
+                    x.push(hi);
+                }
                 (x, None)
             }
         };

@@ -212,7 +212,7 @@ pub fn to_rgb(canvas: &Canvas) -> Result<Vec<u8>> {
     let mut buf = vec![255u8; w as usize * h as usize * 3];
     {
         let area = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        canvas.render(&area)?;
+        canvas.render_raster(&area)?;
     }
     Ok(buf)
 }
