@@ -20,8 +20,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn chromium() -> Option<PathBuf> {
+    // An explicit choice is the only candidate: a wrong path counts as missing.
     if let Some(p) = std::env::var_os("GLASSBOX_CHROMIUM") {
-        return Some(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
     }
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -372,6 +374,28 @@ fn glm_report_with_shape_functions_renders_in_chromium() {
             "local", "quality", "provenance",
         ],
     );
+}
+
+/// The DOM checks fail on what they exist to catch (no browser needed).
+#[test]
+#[should_panic(expected = "has no size")]
+fn an_empty_svg_fails_the_check() {
+    let dom = "<html><body><h2 id=\"a\">A</h2><svg width=\"0\" height=\"0\"></svg></body></html>";
+    check_dom(dom, &["a"], "crafted");
+}
+
+#[test]
+#[should_panic(expected = "is not an inline PNG")]
+fn an_external_image_fails_the_check() {
+    let dom = "<html><body><h2 id=\"a\">A</h2><img src=\"plot.png\"></body></html>";
+    check_dom(dom, &["a"], "crafted");
+}
+
+#[test]
+#[should_panic(expected = "the report fetches https://cdn.example/x.css")]
+fn a_network_reference_fails_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    check_self_contained("<link href=\"https://cdn.example/x.css\">", dir.path());
 }
 
 #[test]

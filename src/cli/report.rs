@@ -81,7 +81,10 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
     let model = AnyModel::load(&args.model)?;
     let m = model.as_model();
     let schema = m.schema().clone();
-    let target: Option<TargetSpec> = model.as_trees().and_then(|t| t.target.clone());
+    let target: Option<TargetSpec> = match &model {
+        AnyModel::Glm(glm) => Some(glm.target().clone()),
+        _ => model.as_trees().and_then(|t| t.target.clone()),
+    };
     let mut ds =
         Dataset::load_with_schema(&args.data, &schema, target.as_ref(), args.unseen.into())?;
     if let Some(n) = args.rows {
@@ -192,6 +195,15 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
         method: method.name().to_string(),
         generated_utc: report::utc_now(),
         command: Some(std::env::args().collect::<Vec<_>>().join(" ")),
+        other_inputs: [("background", &args.background), ("reference", &args.reference)]
+            .into_iter()
+            .filter_map(|(role, p)| p.as_ref().map(|p| (role, p)))
+            .map(|(role, p)| {
+                let hash = report::sha256_file(p)
+                    .map_err(|err| anyhow::anyhow!("{}: cannot read: {err}", p.display()))?;
+                Ok((role.to_string(), p.display().to_string(), hash))
+            })
+            .collect::<Result<_, anyhow::Error>>()?,
     };
     let input = ReportInput {
         title: args

@@ -333,6 +333,23 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
             page.table(&["metric", "#value", "meaning"], &rows);
             if !p.calibration.is_empty() {
                 page.h3("Calibration by decile of the prediction");
+                if let TargetKind::Binary { classes } = &input.model.task {
+                    let bins = plot::CalibrationBins {
+                        mean_predicted: p.calibration.iter().map(|c| c.mean_prediction).collect(),
+                        observed_rate: p.calibration.iter().map(|c| c.mean_target).collect(),
+                        counts: p.calibration.iter().map(|c| c.n).collect(),
+                        event: format!(
+                            "{} = {}",
+                            input.model.target_name.as_deref().unwrap_or("the target"),
+                            classes.get(1).map_or("1", String::as_str)
+                        ),
+                    };
+                    let fig = plot::calibration(&bins, &PlotOptions::default())?;
+                    page.figure(
+                        &plot::to_svg(&fig)?,
+                        "Each point is a tenth of the rows, sorted by prediction: its mean predicted probability against the share that had the event. On the dashed diagonal the predictions mean what they say; a bar that crosses the diagonal is consistent with calibration at this sample size. The expected calibration error is the row-weighted mean distance from the diagonal.",
+                    );
+                }
                 let rows: Vec<Vec<String>> = p
                     .calibration
                     .iter()
@@ -670,6 +687,10 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
             format!("{label} SHA-256"),
             hash.clone().unwrap_or_else(|| "not recorded".into()),
         ]);
+    }
+    for (role, file, hash) in &prov.other_inputs {
+        prow.push(vec![format!("{role} file"), file.clone()]);
+        prow.push(vec![format!("{role} SHA-256"), hash.clone()]);
     }
     if let Some(c) = &prov.command {
         prow.push(vec!["command".to_string(), c.clone()]);
