@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use glassbox::data::Dataset;
-use glassbox::explain::{explain, lime, Diagnostics, ExplainOptions, Method, OutputSpace};
+use glassbox::explain::{lime, prepare, Diagnostics, ExplainOptions, Method, OutputSpace};
 use glassbox::model::{AnyModel, Link};
 use glassbox::plot::{self, LimeWeights, PlotOptions};
 
@@ -63,18 +63,12 @@ pub fn run(
     let mut options = ExplainOptions {
         seed: src.seed,
         output_space,
-        row_offset: row,
         ..ExplainOptions::default()
     };
     sampling.apply(Method::Lime, &mut options)?;
     let x = ds.x().slice(ndarray::s![row..row + 1, ..]);
-    let e = explain(
-        &model,
-        x,
-        Method::Lime,
-        Some(bg.x().view()),
-        &options,
-    )?;
+    // The row's random stream is keyed by its index in the whole file, as in `explain`.
+    let e = prepare(&model, Method::Lime, Some(bg.x().view()), &options)?.explain_from(x, row)?;
     let k = output_index(&e, output)?;
     opts.output = k;
     let xrow: Vec<f64> = x.row(0).to_vec();
