@@ -273,8 +273,18 @@ fn train_models(dir: &Path) -> String {
         ("gbdt", "gbdt.json", vec!["--trees", "20"]),
     ] {
         let mut args = vec![
-            "train", "--data", &data, "--target", "bad_credit", "--model", model, "--seed", "7",
-            "--out", out, "-q",
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "bad_credit",
+            "--model",
+            model,
+            "--seed",
+            "7",
+            "--out",
+            out,
+            "-q",
         ];
         args.extend(extra);
         let (code, _, err) = glassbox(dir, &args);
@@ -290,7 +300,17 @@ fn shape_plots_of_a_glm_with_bands() {
     let data = train_models(d);
     let (code, _, err) = glassbox(
         d,
-        &["plot", "shape", "--model", "glm.json", "--data", &data, "--out-dir", "shapes", "-q"],
+        &[
+            "plot",
+            "shape",
+            "--model",
+            "glm.json",
+            "--data",
+            &data,
+            "--out-dir",
+            "shapes",
+            "-q",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let mut files: Vec<String> = std::fs::read_dir(d.join("shapes"))
@@ -300,12 +320,24 @@ fn shape_plots_of_a_glm_with_bands() {
     files.sort();
     assert_eq!(files.len(), 20, "one per feature: {files:?}");
     assert!(files.contains(&"shape_credit_amount.png".to_string()));
-    assert_eq!(&std::fs::read(d.join("shapes/shape_age.png")).unwrap()[1..4], b"PNG");
+    assert_eq!(
+        &std::fs::read(d.join("shapes/shape_age.png")).unwrap()[1..4],
+        b"PNG"
+    );
     let (code, _, err) = glassbox(
         d,
         &[
-            "plot", "shape", "--model", "glm.json", "--data", &data, "--feature", "credit_amount",
-            "--out", "s.svg", "-q",
+            "plot",
+            "shape",
+            "--model",
+            "glm.json",
+            "--data",
+            &data,
+            "--feature",
+            "credit_amount",
+            "--out",
+            "s.svg",
+            "-q",
         ],
     );
     assert_eq!(code, 0, "{err}");
@@ -316,7 +348,16 @@ fn shape_plots_of_a_glm_with_bands() {
     // Errors name the fix.
     let (code, _, err) = glassbox(
         d,
-        &["plot", "shape", "--model", "gbdt.json", "--data", &data, "--out-dir", "x"],
+        &[
+            "plot",
+            "shape",
+            "--model",
+            "gbdt.json",
+            "--data",
+            &data,
+            "--out-dir",
+            "x",
+        ],
     );
     assert_eq!(
         (code, err.as_str()),
@@ -324,7 +365,9 @@ fn shape_plots_of_a_glm_with_bands() {
     );
     let (code, _, err) = glassbox(
         d,
-        &["plot", "shape", "--model", "glm.json", "--data", &data, "--out", "all.svg"],
+        &[
+            "plot", "shape", "--model", "glm.json", "--data", &data, "--out", "all.svg",
+        ],
     );
     assert_eq!(
         (code, err.as_str()),
@@ -344,8 +387,21 @@ fn lime_plot_of_one_row_with_lime_conditions() {
     let (code, _, err) = glassbox(
         d,
         &[
-            "plot", "lime", "--model", "gbdt.json", "--data", "rows.csv", "--background", &data,
-            "--row", "2", "--samples", "600", "--out", "l.svg", "-q",
+            "plot",
+            "lime",
+            "--model",
+            "gbdt.json",
+            "--data",
+            "rows.csv",
+            "--background",
+            &data,
+            "--row",
+            "2",
+            "--samples",
+            "600",
+            "--out",
+            "l.svg",
+            "-q",
         ],
     );
     assert_eq!(code, 0, "{err}");
@@ -355,8 +411,20 @@ fn lime_plot_of_one_row_with_lime_conditions() {
     let (code, _, err) = glassbox(
         d,
         &[
-            "explain", "--model", "gbdt.json", "--data", "rows.csv", "--method", "lime",
-            "--background", &data, "--samples", "600", "--out", "lime.csv", "-q",
+            "explain",
+            "--model",
+            "gbdt.json",
+            "--data",
+            "rows.csv",
+            "--method",
+            "lime",
+            "--background",
+            &data,
+            "--samples",
+            "600",
+            "--out",
+            "lime.csv",
+            "-q",
         ],
     );
     assert_eq!(code, 0, "{err}");
@@ -370,7 +438,11 @@ fn lime_plot_of_one_row_with_lime_conditions() {
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
         .unwrap();
     let shown = format!("{}{:.2}", if w < 0.0 { "−" } else { "+" }, w.abs());
-    assert!(svg.contains(&shown), "{} weight {shown} not in the plot", header[j]);
+    assert!(
+        svg.contains(&shown),
+        "{} weight {shown} not in the plot",
+        header[j]
+    );
     assert!(svg.contains(header[j]));
     assert!(svg.contains("LIME: row 2"));
     assert!(svg.contains("fidelity R²"));
@@ -378,7 +450,18 @@ fn lime_plot_of_one_row_with_lime_conditions() {
     assert!(svg.contains(" &lt;= ") || svg.contains("&gt; "), "{svg}");
     let (code, _, err) = glassbox(
         d,
-        &["plot", "lime", "--model", "gbdt.json", "--data", &data, "--row", "2", "--out", "l.svg"],
+        &[
+            "plot",
+            "lime",
+            "--model",
+            "gbdt.json",
+            "--data",
+            &data,
+            "--row",
+            "2",
+            "--out",
+            "l.svg",
+        ],
     );
     assert_eq!(
         (code, err.as_str()),

@@ -50,10 +50,12 @@ fn rel(got: f64, want: f64) -> f64 {
 #[test]
 fn terms_and_bands_match_statsmodels() {
     let ds = german();
-    let glm = GlmParams::new(Family::Binomial).fit(&ds, None, None).unwrap();
+    let glm = GlmParams::new(Family::Binomial)
+        .fit(&ds, None, None)
+        .unwrap();
     let schema = ds.schema();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/glm_german_shape/terms.csv");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/glm_german_shape/terms.csv");
     let text = std::fs::read_to_string(path).unwrap();
     let mut worst: HashMap<&str, f64> = HashMap::new();
     let mut lines = 0;
@@ -77,9 +79,16 @@ fn terms_and_bands_match_statsmodels() {
             _ => f[2].parse().unwrap(),
         };
         let effect = glm.term_effect(j, &[v]);
-        let se = effect.std_error.as_ref().expect("unpenalised fits have SEs")[0];
+        let se = effect
+            .std_error
+            .as_ref()
+            .expect("unpenalised fits have SEs")[0];
         let (dv, ds) = (rel(effect.value[0], want_value), rel(se, want_se));
-        assert!(dv < TOL, "{feature} {column}: value {} vs {want_value}", effect.value[0]);
+        assert!(
+            dv < TOL,
+            "{feature} {column}: value {} vs {want_value}",
+            effect.value[0]
+        );
         assert!(ds < TOL, "{feature} {column}: se {se} vs {want_se}");
         let w = worst.entry("value").or_default();
         *w = w.max(dv);
@@ -97,7 +106,9 @@ fn terms_and_bands_match_statsmodels() {
 #[test]
 fn terms_are_the_models_own_contributions() {
     let ds = german();
-    let glm = GlmParams::new(Family::Binomial).fit(&ds, None, None).unwrap();
+    let glm = GlmParams::new(Family::Binomial)
+        .fit(&ds, None, None)
+        .unwrap();
     let x = ds.x().slice(ndarray::s![..20, ..]).to_owned();
     let e = explain_glm(&glm, x.view(), OutputSpace::Raw, 1e-9).unwrap();
     for j in 0..ds.schema().len() {
@@ -128,14 +139,21 @@ fn terms_are_the_models_own_contributions() {
 #[test]
 fn covariance_survives_the_model_file_and_old_files_have_no_band() {
     let ds = german();
-    let glm = GlmParams::new(Family::Binomial).fit(&ds, None, None).unwrap();
+    let glm = GlmParams::new(Family::Binomial)
+        .fit(&ds, None, None)
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("glm.json");
     AnyModel::Glm(glm.clone()).save(&path).unwrap();
     let AnyModel::Glm(back) = AnyModel::load(&path).unwrap() else {
         panic!("not a GLM")
     };
-    let j = ds.schema().names().iter().position(|n| n == "purpose").unwrap();
+    let j = ds
+        .schema()
+        .names()
+        .iter()
+        .position(|n| n == "purpose")
+        .unwrap();
     let grid: Vec<f64> = (0..10).map(f64::from).collect();
     assert_eq!(back.term_effect(j, &grid), glm.term_effect(j, &grid));
     // Its diagonal is the reported standard errors squared.

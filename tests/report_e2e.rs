@@ -160,11 +160,17 @@ fn base64(s: &str) -> Vec<u8> {
         b'/' => 63,
         _ => panic!("not base64: {}", c as char),
     };
-    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).collect();
+    let bytes: Vec<u8> = s
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .collect();
     let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
     for chunk in bytes.chunks(4) {
         let v: Vec<u32> = chunk.iter().map(|&c| u32::from(val(c))).collect();
-        let n = v.iter().enumerate().fold(0u32, |acc, (i, &x)| acc | x << (18 - 6 * i));
+        let n = v
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &x)| acc | x << (18 - 6 * i));
         for k in 0..chunk.len().saturating_sub(1) {
             out.push((n >> (16 - 8 * k)) as u8);
         }
@@ -212,10 +218,18 @@ fn check_dom(dom: &str, sections: &[&str], what: &str) -> usize {
             "{what}: <svg> #{i} has no size: {}",
             &svg[..svg.len().min(200)]
         );
-        let drawn = ["<circle", "<rect", "<path", "<polyline", "<polygon", "<line", "<text"]
-            .iter()
-            .map(|t| svg.matches(t).count())
-            .sum::<usize>();
+        let drawn = [
+            "<circle",
+            "<rect",
+            "<path",
+            "<polyline",
+            "<polygon",
+            "<line",
+            "<text",
+        ]
+        .iter()
+        .map(|t| svg.matches(t).count())
+        .sum::<usize>();
         assert!(drawn >= 5, "{what}: <svg> #{i} draws {drawn} elements");
         assert!(
             svg.contains("<text"),
@@ -236,7 +250,10 @@ fn check_dom(dom: &str, sections: &[&str], what: &str) -> usize {
 
 /// Checks the file itself: no scripts, nothing fetched from elsewhere, links to existing CSVs.
 fn check_self_contained(html: &str, dir: &Path) {
-    assert!(!html.to_lowercase().contains("<script"), "the report has a script");
+    assert!(
+        !html.to_lowercase().contains("<script"),
+        "the report has a script"
+    );
     for key in ["src=\"", "href=\"", "url("] {
         for (a, _) in html.match_indices(key) {
             let v = &html[a + key.len()..];
@@ -246,7 +263,10 @@ fn check_self_contained(html: &str, dir: &Path) {
                 "the report fetches {v}"
             );
             if key == "href=\"" && !v.starts_with('#') {
-                assert!(dir.join(v).is_file(), "the report links to {v}, which is missing");
+                assert!(
+                    dir.join(v).is_file(),
+                    "the report links to {v}, which is missing"
+                );
             }
         }
     }
@@ -268,9 +288,16 @@ fn check_screenshot(chrome: &Path, page: &Path, height: u32, shot: &Path) {
     let (w, h, rgba) = decode_png(&std::fs::read(shot).unwrap());
     assert_eq!((w, h), (1100, height), "screenshot size");
     let px: Vec<&[u8]> = rgba.chunks(4).collect();
-    let inked = px.iter().filter(|p| p[0] < 235 || p[1] < 235 || p[2] < 235).count();
+    let inked = px
+        .iter()
+        .filter(|p| p[0] < 235 || p[1] < 235 || p[2] < 235)
+        .count();
     let share = inked as f64 / px.len() as f64;
-    assert!(share > 0.02, "screenshot is blank: {:.3}% inked", 100.0 * share);
+    assert!(
+        share > 0.02,
+        "screenshot is blank: {:.3}% inked",
+        100.0 * share
+    );
     let mut colours: Vec<u32> = px
         .iter()
         .map(|p| u32::from(p[0]) << 16 | u32::from(p[1]) << 8 | u32::from(p[2]))
@@ -317,17 +344,43 @@ fn report_renders(name: &str, train_args: &[&str], report_extra: &[&str], sectio
     glassbox(
         d,
         &[
-            "split", "--data", data, "--stratify", "bad_credit", "--test-fraction", "0.3",
-            "--seed", "7", "--train-out", "train.csv", "--test-out", "test.csv",
+            "split",
+            "--data",
+            data,
+            "--stratify",
+            "bad_credit",
+            "--test-fraction",
+            "0.3",
+            "--seed",
+            "7",
+            "--train-out",
+            "train.csv",
+            "--test-out",
+            "test.csv",
         ],
     );
-    let mut train = vec!["train", "--data", "train.csv", "--target", "bad_credit", "--seed", "7"];
+    let mut train = vec![
+        "train",
+        "--data",
+        "train.csv",
+        "--target",
+        "bad_credit",
+        "--seed",
+        "7",
+    ];
     train.extend_from_slice(train_args);
     train.extend_from_slice(&["--out", "model.json"]);
     glassbox(d, &train);
     let mut report = vec![
-        "report", "--model", "model.json", "--data", "test.csv", "--reference", "train.csv",
-        "--out", "report",
+        "report",
+        "--model",
+        "model.json",
+        "--data",
+        "test.csv",
+        "--reference",
+        "train.csv",
+        "--out",
+        "report",
     ];
     report.extend_from_slice(report_extra);
     glassbox(d, &report);
@@ -339,10 +392,17 @@ fn report_renders(name: &str, train_args: &[&str], report_extra: &[&str], sectio
     let profile = tempfile::tempdir().unwrap();
     let (dom, stderr) = run_chromium(&chrome, profile.path(), &["--dump-dom".into()], &page);
     let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
-    assert!(console.is_empty(), "{name}: console messages:\n{}", console.join("\n"));
+    assert!(
+        console.is_empty(),
+        "{name}: console messages:\n{}",
+        console.join("\n")
+    );
     let figures = check_dom(&dom, sections, name);
     // Chromium parsed every figure the file has (a malformed SVG would swallow the rest).
-    assert_eq!(figures, elements(&html, "svg").len() + elements(&html, "img").len());
+    assert_eq!(
+        figures,
+        elements(&html, "svg").len() + elements(&html, "img").len()
+    );
     assert!(figures >= 8, "{name}: only {figures} figures");
 
     let shot = dir.join("screenshot.png");
@@ -357,8 +417,15 @@ fn gbdt_report_renders_in_chromium() {
         &["--model", "gbdt", "--trees", "60", "--max-leaves", "15"],
         &[],
         &[
-            "overview", "data", "performance", "importance", "summary", "dependence", "local",
-            "quality", "provenance",
+            "overview",
+            "data",
+            "performance",
+            "importance",
+            "summary",
+            "dependence",
+            "local",
+            "quality",
+            "provenance",
         ],
     );
 }
@@ -370,8 +437,16 @@ fn glm_report_with_shape_functions_renders_in_chromium() {
         &["--model", "glm", "--family", "binomial"],
         &[],
         &[
-            "overview", "data", "performance", "importance", "summary", "dependence", "shape",
-            "local", "quality", "provenance",
+            "overview",
+            "data",
+            "performance",
+            "importance",
+            "summary",
+            "dependence",
+            "shape",
+            "local",
+            "quality",
+            "provenance",
         ],
     );
 }

@@ -320,9 +320,10 @@ pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
             );
         }
         PlotKind::Lime => {
-            let out = args.out.as_deref().ok_or_else(|| {
-                UsageError("a LIME plot needs --out FILE.svg|png".into())
-            })?;
+            let out = args
+                .out
+                .as_deref()
+                .ok_or_else(|| UsageError("a LIME plot needs --out FILE.svg|png".into()))?;
             return super::plot_lime::run(
                 ctx,
                 &args.source,

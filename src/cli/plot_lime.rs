@@ -33,8 +33,7 @@ pub fn run(
     out: &Path,
     mut opts: PlotOptions,
 ) -> Result<(), CliError> {
-    let (Some(model_path), Some(data), Some(background)) =
-        (&src.model, &src.data, &src.background)
+    let (Some(model_path), Some(data), Some(background)) = (&src.model, &src.data, &src.background)
     else {
         return Err(UsageError(
             "a LIME plot needs --model MODEL, --data FILE (the rows) and --background FILE (a training sample to perturb from)".into(),
@@ -87,7 +86,9 @@ pub fn run(
         .into());
     }
     let (local, score) = match &e.meta().diagnostics {
-        Some(Diagnostics::Lime(d)) => (d.local_prediction.get(k).copied(), d.r2_fit.get(k).copied()),
+        Some(Diagnostics::Lime(d)) => {
+            (d.local_prediction.get(k).copied(), d.r2_fit.get(k).copied())
+        }
         _ => (None, None),
     };
     let model_prediction = {
@@ -98,11 +99,14 @@ pub fn run(
         p[[0, k]]
     };
     let output_name = &m.output_names()[k];
-    let output_label = opts.output_label.clone().unwrap_or_else(|| match (output_space, m.link()) {
-        (OutputSpace::Probability, _) => format!("probability of {output_name}"),
-        (OutputSpace::Raw, Link::Logistic) => format!("log-odds of {output_name}"),
-        (OutputSpace::Raw, _) => format!("raw score of {output_name}"),
-    });
+    let output_label =
+        opts.output_label
+            .clone()
+            .unwrap_or_else(|| match (output_space, m.link()) {
+                (OutputSpace::Probability, _) => format!("probability of {output_name}"),
+                (OutputSpace::Raw, Link::Logistic) => format!("log-odds of {output_name}"),
+                (OutputSpace::Raw, _) => format!("raw score of {output_name}"),
+            });
     let w = LimeWeights {
         row: Some(row),
         labels,

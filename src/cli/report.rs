@@ -195,15 +195,18 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
         method: method.name().to_string(),
         generated_utc: report::utc_now(),
         command: Some(std::env::args().collect::<Vec<_>>().join(" ")),
-        other_inputs: [("background", &args.background), ("reference", &args.reference)]
-            .into_iter()
-            .filter_map(|(role, p)| p.as_ref().map(|p| (role, p)))
-            .map(|(role, p)| {
-                let hash = report::sha256_file(p)
-                    .map_err(|err| anyhow::anyhow!("{}: cannot read: {err}", p.display()))?;
-                Ok((role.to_string(), p.display().to_string(), hash))
-            })
-            .collect::<Result<_, anyhow::Error>>()?,
+        other_inputs: [
+            ("background", &args.background),
+            ("reference", &args.reference),
+        ]
+        .into_iter()
+        .filter_map(|(role, p)| p.as_ref().map(|p| (role, p)))
+        .map(|(role, p)| {
+            let hash = report::sha256_file(p)
+                .map_err(|err| anyhow::anyhow!("{}: cannot read: {err}", p.display()))?;
+            Ok((role.to_string(), p.display().to_string(), hash))
+        })
+        .collect::<Result<_, anyhow::Error>>()?,
     };
     let input = ReportInput {
         title: args

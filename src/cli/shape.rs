@@ -60,9 +60,10 @@ fn glm_shapes(glm: &Glm, data: &Dataset, only: Option<&[usize]>) -> Vec<ShapeFun
             .filter(|v| v.is_finite())
             .collect();
         let (x, levels) = match &feature.kind {
-            FeatureKind::Categorical { levels } => {
-                ((0..levels.len()).map(|l| l as f64).collect(), Some(levels.clone()))
-            }
+            FeatureKind::Categorical { levels } => (
+                (0..levels.len()).map(|l| l as f64).collect(),
+                Some(levels.clone()),
+            ),
             _ => {
                 let (lo, hi) = rug
                     .iter()
@@ -188,8 +189,9 @@ pub fn run_plot(
             super::status(ctx, format!("wrote {}", out.display()));
         }
         (None, Some(dir)) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| anyhow::anyhow!("{}: cannot create the directory: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("{}: cannot create the directory: {e}", dir.display())
+            })?;
             let ext = match format {
                 plot::Format::Svg => "svg",
                 plot::Format::Png => "png",
@@ -211,12 +213,17 @@ pub fn run_plot(
             }
             super::status(
                 ctx,
-                format!("wrote {} shape functions to {}", shapes.len(), dir.display()),
+                format!(
+                    "wrote {} shape functions to {}",
+                    shapes.len(),
+                    dir.display()
+                ),
             );
         }
         _ => {
             return Err(UsageError(
-                "a shape plot needs either --out FILE.svg|png (with --feature) or --out-dir DIR".into(),
+                "a shape plot needs either --out FILE.svg|png (with --feature) or --out-dir DIR"
+                    .into(),
             )
             .into())
         }

@@ -142,7 +142,12 @@ pub fn calibration(bins: &CalibrationBins, opts: &PlotOptions) -> Result<Canvas>
         TextSpec::new(theme::TICK - 1.0).color(color::MUTED).end(),
     );
     let pts: Vec<(f64, f64)> = (0..k)
-        .map(|b| (xs.map(bins.mean_predicted[b]), ys.map(bins.observed_rate[b])))
+        .map(|b| {
+            (
+                xs.map(bins.mean_predicted[b]),
+                ys.map(bins.observed_rate[b]),
+            )
+        })
         .collect();
     c.line(pts.clone(), color::with_alpha(color::NEUTRAL, 0.5), 1);
     for (b, &(px, py)) in pts.iter().enumerate() {
@@ -182,7 +187,10 @@ mod tests {
         };
         let c = calibration(&bins, &PlotOptions::default()).unwrap();
         assert_eq!(c.n_dots(), 3);
-        assert!(c.texts().iter().any(|t| t.contains("calibration error 0.057")));
+        assert!(c
+            .texts()
+            .iter()
+            .any(|t| t.contains("calibration error 0.057")));
         let bad = CalibrationBins {
             observed_rate: vec![0.1, 1.5, 0.2],
             ..bins

@@ -325,7 +325,16 @@ impl Canvas {
                     vertical,
                 } => {
                     if raster {
-                        raster_text(area, (*x, *y), text, *size, *bold, color, *anchor, *vertical)?;
+                        raster_text(
+                            area,
+                            (*x, *y),
+                            text,
+                            *size,
+                            *bold,
+                            color,
+                            *anchor,
+                            *vertical,
+                        )?;
                         continue;
                     }
                     let style = if *bold {
@@ -431,7 +440,9 @@ fn raster_text<DB: DrawingBackend>(
                 result = Err(PlotError::Draw(e.to_string()));
             }
         });
-        result.as_ref().map_err(|e| PlotError::Draw(e.to_string()))?;
+        result
+            .as_ref()
+            .map_err(|e| PlotError::Draw(e.to_string()))?;
     }
     Ok(())
 }

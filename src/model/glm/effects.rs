@@ -54,7 +54,12 @@ impl Glm {
                 a[k] = self.design.term_value(&self.design.terms()[c], row.view())
                     - self.column_means[c];
             }
-            value.push(cols.iter().zip(&a).map(|(&c, ak)| self.coefficients[c] * ak).sum());
+            value.push(
+                cols.iter()
+                    .zip(&a)
+                    .map(|(&c, ak)| self.coefficients[c] * ak)
+                    .sum(),
+            );
             if let Some(cov) = cov {
                 let mut var = 0.0;
                 for (k, &c) in cols.iter().enumerate() {
