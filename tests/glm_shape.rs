@@ -1,5 +1,5 @@
 //! Shape functions of GLMs: the term of each feature over its values and its pointwise standard
-//! error, against statsmodels (`tests/fixtures/glm_german_shape/terms.csv`, made by `make.py`
+//! error, against statsmodels (`tests/fixtures/shape_glm_german/terms.csv`, made by `make.py`
 //! there: the delta method on `GLMResults.cov_params()`), against the model's own predictions
 //! (brute force), and through a model file.
 
@@ -55,7 +55,7 @@ fn terms_and_bands_match_statsmodels() {
         .unwrap();
     let schema = ds.schema();
     let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/glm_german_shape/terms.csv");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shape_glm_german/terms.csv");
     let text = std::fs::read_to_string(path).unwrap();
     let mut worst: HashMap<&str, f64> = HashMap::new();
     let mut lines = 0;
