@@ -92,7 +92,10 @@ fn bench(c: &mut Criterion) {
         );
         for (name, algorithm) in [
             ("interventional_per_pair", InterventionalAlgorithm::PerPair),
-            ("interventional_leaf_tables", InterventionalAlgorithm::LeafTables),
+            (
+                "interventional_leaf_tables",
+                InterventionalAlgorithm::LeafTables,
+            ),
         ] {
             // A fresh explainer per iteration: leaf tables are built on the first call, and that
             // build is part of the kernel's cost.
@@ -127,7 +130,10 @@ fn bench(c: &mut Criterion) {
             let (xp, bgp) = (near(6), near(7));
             let ivp = InterventionalTreeShap::new(&ens, bgp.view()).unwrap();
             g.bench_function(
-                BenchmarkId::new("interventional_probability", format!("d{depth}_t{t}_m{m}_n20_bg20")),
+                BenchmarkId::new(
+                    "interventional_probability",
+                    format!("d{depth}_t{t}_m{m}_n20_bg20"),
+                ),
                 |b| b.iter(|| ivp.values(xp.view(), OutputSpace::Probability).unwrap()),
             );
         }

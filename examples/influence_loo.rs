@@ -23,14 +23,21 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 fn german() -> Dataset {
-    Dataset::load_training("data/german_credit.csv", "bad_credit", &SchemaOptions::default()).unwrap()
+    Dataset::load_training(
+        "data/german_credit.csv",
+        "bad_credit",
+        &SchemaOptions::default(),
+    )
+    .unwrap()
 }
 
 fn summed(est: &dyn Influence, test: &Dataset, rows: &[usize]) -> Vec<f64> {
     let y = test.y().unwrap();
     let mut total = vec![0.0; rows.len()];
     for r in 0..test.n_rows() {
-        let inf = est.influence(test.x().row(r), Some(y[r]), InfluenceTarget::Loss).unwrap();
+        let inf = est
+            .influence(test.x().row(r), Some(y[r]), InfluenceTarget::Loss)
+            .unwrap();
         for (j, &k) in rows.iter().enumerate() {
             total[j] += inf[k];
         }
@@ -54,11 +61,22 @@ fn loo_glm() {
     let test = ds.select_rows(&(800..1000).collect::<Vec<_>>());
     let params = GlmParams::new(Family::Binomial).penalty(Penalty::Fixed { l1: 0.0, l2: 0.01 });
     let glm = params.fit(&train, None, None).unwrap();
-    let est = GlmInfluence::new(&glm, train.x().view(), train.y().unwrap().view(), None, None).unwrap();
+    let est = GlmInfluence::new(
+        &glm,
+        train.x().view(),
+        train.y().unwrap().view(),
+        None,
+        None,
+    )
+    .unwrap();
     let rows = loo::spread(800, 200);
     let pred = summed(&est, &test, &rows);
     let changes = loo::glm_loo(&params, &train, &test, &rows);
-    report("GLM logistic L2 (german_credit, 800 train / 200 test, 49 design columns)", &pred, &changes);
+    report(
+        "GLM logistic L2 (german_credit, 800 train / 200 test, 49 design columns)",
+        &pred,
+        &changes,
+    );
 }
 
 fn loo_gbdt() {
@@ -66,10 +84,18 @@ fn loo_gbdt() {
     let train = ds.select_rows(&(0..800).collect::<Vec<_>>());
     let test = ds.select_rows(&(800..1000).collect::<Vec<_>>());
     for (label, params) in [
-        ("GBDT 100 trees, 31 leaves (defaults)", GbdtParams::default().seed(3)),
+        (
+            "GBDT 100 trees, 31 leaves (defaults)",
+            GbdtParams::default().seed(3),
+        ),
         (
             "GBDT 20 trees, 8 leaves, lambda 1",
-            GbdtParams::default().n_trees(20).max_leaves(Some(8)).min_samples_leaf(10).lambda(1.0).seed(3),
+            GbdtParams::default()
+                .n_trees(20)
+                .max_leaves(Some(8))
+                .min_samples_leaf(10)
+                .lambda(1.0)
+                .seed(3),
         ),
     ] {
         let (model, _) = params.fit(&train).unwrap();
@@ -77,8 +103,16 @@ fn loo_gbdt() {
         let leaf = LeafInfluence::new(&model, train.x().view(), train.y().unwrap().view()).unwrap();
         let rows = loo::spread(800, 100);
         let changes = loo::gbdt_loo(&params, &train, &test, &rows);
-        report(&format!("BoostIn, {label} (german_credit, 800 / 200)"), &summed(&est, &test, &rows), &changes);
-        report(&format!("LeafInfluence, {label} (german_credit, 800 / 200)"), &summed(&leaf, &test, &rows), &changes);
+        report(
+            &format!("BoostIn, {label} (german_credit, 800 / 200)"),
+            &summed(&est, &test, &rows),
+            &changes,
+        );
+        report(
+            &format!("LeafInfluence, {label} (german_credit, 800 / 200)"),
+            &summed(&leaf, &test, &rows),
+            &changes,
+        );
     }
 }
 
@@ -94,7 +128,13 @@ fn mislabel() {
         for &i in &flipped {
             y[i] = 1.0 - y[i];
         }
-        let ds = Dataset::from_parts(base.x().clone(), Some(y), base.schema().clone(), base.target().cloned()).unwrap();
+        let ds = Dataset::from_parts(
+            base.x().clone(),
+            Some(y),
+            base.schema().clone(),
+            base.target().cloned(),
+        )
+        .unwrap();
         let found = |si: SelfInfluence| {
             let top = &si.ranking()[..n / 10];
             flipped.iter().filter(|i| top.contains(i)).count() as f64 / flipped.len() as f64
@@ -145,7 +185,9 @@ fn timing(path: &str) {
         let est = GlmInfluence::new(&glm, ds.x().view(), y.view(), None, None).unwrap();
         prep_t.push(t0.elapsed().as_secs_f64());
         let t0 = Instant::now();
-        let inf = est.influence(ds.x().row(7), Some(y[7]), InfluenceTarget::Loss).unwrap();
+        let inf = est
+            .influence(ds.x().row(7), Some(y[7]), InfluenceTarget::Loss)
+            .unwrap();
         one_t.push(t0.elapsed().as_secs_f64());
         assert_eq!(inf.len(), n);
         let t0 = Instant::now();
@@ -155,10 +197,22 @@ fn timing(path: &str) {
     let (pr, o, s) = (median(prep_t), median(one_t), median(self_t));
     println!("adult_income: {n} training rows, {p} design columns, logistic L2 (median of 3; the fit once)");
     println!("  one refit (what LOO costs per row):            {f:.3} s");
-    println!("  prepare (gradients + Hessian + Cholesky, once): {pr:.3} s  = {:.3} refits", pr / f);
-    println!("  influence of all {n} rows on one row:         {o:.4} s  = {:.5} refits", o / f);
-    println!("  self-influence of all rows:                     {s:.3} s  = {:.3} refits", s / f);
-    println!("  first row end to end (prepare + one row):       {:.3} s", pr + o);
+    println!(
+        "  prepare (gradients + Hessian + Cholesky, once): {pr:.3} s  = {:.3} refits",
+        pr / f
+    );
+    println!(
+        "  influence of all {n} rows on one row:         {o:.4} s  = {:.5} refits",
+        o / f
+    );
+    println!(
+        "  self-influence of all rows:                     {s:.3} s  = {:.3} refits",
+        s / f
+    );
+    println!(
+        "  first row end to end (prepare + one row):       {:.3} s",
+        pr + o
+    );
 }
 
 fn main() {

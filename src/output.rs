@@ -203,7 +203,9 @@ impl<W: Write> NumericTableWriter<W> {
             TableInner::Csv { mut w, .. } => w.flush(),
             TableInner::Parquet { batched, .. } => match batched {
                 Some(b) => b.finish().map(|_| ()).map_err(std::io::Error::other),
-                None => Err(std::io::Error::other("an empty parquet table has no columns")),
+                None => Err(std::io::Error::other(
+                    "an empty parquet table has no columns",
+                )),
             },
         }
     }

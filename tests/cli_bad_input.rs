@@ -359,10 +359,22 @@ fn issue4_chunked_explain_names_rows_of_the_whole_file() {
     let model = small_model(dir.path());
     for command in ["explain", "interactions"] {
         let cases: [(&[u8], &[&str]); 4] = [
-            (b"a,c\n1,x\n2,y\n3,x\n4,x\n5,z\n", &["new.csv", "column 'c'", "row 5", "'z'"]),
-            (b"a,c\n1,x\n2,y\n3,x\nfour,x\n5,x\n", &["new.csv", "column 'a'", "row 4", "'four'"]),
-            (b"a,c\n1,x\n2,y\n3,x\n4,x\n5\n", &["new.csv", "line 6", "1 fields", "header has 2"]),
-            (b"a,c\n1,x\n2,y\n3,x\n4,x\n5,\xff\n", &["new.csv", "line 6", "UTF-8"]),
+            (
+                b"a,c\n1,x\n2,y\n3,x\n4,x\n5,z\n",
+                &["new.csv", "column 'c'", "row 5", "'z'"],
+            ),
+            (
+                b"a,c\n1,x\n2,y\n3,x\nfour,x\n5,x\n",
+                &["new.csv", "column 'a'", "row 4", "'four'"],
+            ),
+            (
+                b"a,c\n1,x\n2,y\n3,x\n4,x\n5\n",
+                &["new.csv", "line 6", "1 fields", "header has 2"],
+            ),
+            (
+                b"a,c\n1,x\n2,y\n3,x\n4,x\n5,\xff\n",
+                &["new.csv", "line 6", "UTF-8"],
+            ),
         ];
         for (content, needles) in cases {
             let data = write(dir.path(), "new.csv", content);
@@ -380,7 +392,11 @@ fn issue4_chunk_size_does_not_change_the_output() {
     let mut text = String::from("c,a\n");
     for i in 0..25 {
         let c = ["x", "y", ""][i % 3];
-        let a = if i % 7 == 3 { String::new() } else { format!("{}", i % 5) };
+        let a = if i % 7 == 3 {
+            String::new()
+        } else {
+            format!("{}", i % 5)
+        };
         text.push_str(&format!("{c},{a}\n"));
     }
     let data = write(dir.path(), "new.csv", text.as_bytes());
@@ -413,11 +429,21 @@ fn issue4_chunk_size_does_not_change_the_output() {
         assert_eq!(outs[0], outs[1], "{command}");
         assert_eq!(outs[0], outs[2], "{command}");
         if command == "explain" {
-            assert_eq!(outs[0].lines().count(), 24, "header and 23 rows (--rows 23)");
+            assert_eq!(
+                outs[0].lines().count(),
+                24,
+                "header and 23 rows (--rows 23)"
+            );
             // The one split is a < 2.5 (missing goes left), leaves ∓1 with equal covers: row 4
             // (a = 4) gets φ_a = 1, φ_c = 0, base 0; row 3 (a missing) φ_a = −1.
             let row = |i: usize| -> Vec<f64> {
-                outs[0].lines().nth(i + 1).unwrap().split(',').map(|v| v.parse().unwrap()).collect()
+                outs[0]
+                    .lines()
+                    .nth(i + 1)
+                    .unwrap()
+                    .split(',')
+                    .map(|v| v.parse().unwrap())
+                    .collect()
             };
             assert_eq!(row(4), [1.0, 0.0, 0.0]);
             assert_eq!(row(3), [-1.0, 0.0, 0.0]);

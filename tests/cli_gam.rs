@@ -33,14 +33,51 @@ fn train_predict_explain_summary_and_shape_plots() {
     let data = repo("data/german_credit.csv");
     let data = data.to_str().unwrap();
     let out = run(&[
-        "train", "--data", data, "--target", "bad_credit", "--model", "gam", "--n-splines", "8",
-        "--monotone", "duration:+1", "--interactions", "duration:credit_amount", "--out", &d("gam.json"),
+        "train",
+        "--data",
+        data,
+        "--target",
+        "bad_credit",
+        "--model",
+        "gam",
+        "--n-splines",
+        "8",
+        "--monotone",
+        "duration:+1",
+        "--interactions",
+        "duration:credit_amount",
+        "--out",
+        &d("gam.json"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = run(&["predict", "--model", &d("gam.json"), "--data", data, "--out", &d("pred.csv")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "predict",
+        "--model",
+        &d("gam.json"),
+        "--data",
+        data,
+        "--out",
+        &d("pred.csv"),
+    ]);
     assert!(out.status.success());
-    let out = run(&["explain", "--model", &d("gam.json"), "--data", data, "--out", &d("shap.csv")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "explain",
+        "--model",
+        &d("gam.json"),
+        "--data",
+        data,
+        "--out",
+        &d("shap.csv"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // base + Σ contributions = raw prediction, row by row.
     let raw = column(&dir.path().join("pred.csv"), "raw");
     let text = std::fs::read_to_string(dir.path().join("shap.csv")).unwrap();
@@ -50,14 +87,32 @@ fn train_predict_explain_summary_and_shape_plots() {
     }
     let out = run(&["summary", "--model", &d("gam.json")]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("GAM (binomial family, logit link), 1000 rows, smoothing reml"), "{text}");
+    assert!(
+        text.starts_with("GAM (binomial family, logit link), 1000 rows, smoothing reml"),
+        "{text}"
+    );
     assert!(text.contains("duration:credit_amount"), "{text}");
     assert!(text.contains("smooth+"), "{text}");
-    let out = run(&["plot", "shape", "--model", &d("gam.json"), "--data", data, "--out", &d("shapes")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let svg = std::fs::read_to_string(dir.path().join("shapes/duration.svg")).unwrap();
+    let out = run(&[
+        "plot",
+        "shape",
+        "--model",
+        &d("gam.json"),
+        "--data",
+        data,
+        "--format",
+        "svg",
+        "--out-dir",
+        &d("shapes"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(dir.path().join("shapes/shape_duration.svg")).unwrap();
     assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"));
-    assert!(dir.path().join("shapes/purpose.svg").exists());
+    assert!(dir.path().join("shapes/shape_purpose.svg").exists());
 }
 
 #[test]
@@ -72,7 +127,15 @@ fn gam_flag_errors_are_usage_errors() {
         (&["--model", "gam", "--interactions", "duration:purpose"], "glassbox: error: --interactions: feature 'purpose' is categorical; only numeric features can be monotone or part of an interaction\n"),
     ];
     for (extra, want) in cases {
-        let mut args = vec!["train", "--data", data, "--target", "bad_credit", "--out", "/nonexistent/x.json"];
+        let mut args = vec![
+            "train",
+            "--data",
+            data,
+            "--target",
+            "bad_credit",
+            "--out",
+            "/nonexistent/x.json",
+        ];
         args.extend_from_slice(extra);
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{extra:?}");

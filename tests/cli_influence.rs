@@ -22,7 +22,9 @@ fn german_head(dir: &Path, name: &str, skip: usize, n: usize, drop: &[&str]) -> 
     let text = std::fs::read_to_string(repo("data/german_credit.csv")).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let keep: Vec<usize> = (0..header.len()).filter(|&j| !drop.contains(&header[j])).collect();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&j| !drop.contains(&header[j]))
+        .collect();
     let pick = |l: &str| {
         let f: Vec<&str> = l.split(',').collect();
         keep.iter().map(|&j| f[j]).collect::<Vec<_>>().join(",")
@@ -48,10 +50,23 @@ fn s(p: &Path) -> &str {
 
 fn train(dir: &Path, data: &Path, extra: &[&str]) -> PathBuf {
     let model = dir.join("model.json");
-    let mut args = vec!["-q", "train", "--data", s(data), "--target", "bad_credit", "--out", s(&model)];
+    let mut args = vec![
+        "-q",
+        "train",
+        "--data",
+        s(data),
+        "--target",
+        "bad_credit",
+        "--out",
+        s(&model),
+    ];
     args.extend_from_slice(extra);
     let out = run(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     model
 }
 
@@ -69,14 +84,34 @@ fn glm_influence_csv_matches_the_library() {
     let dir = tempfile::tempdir().unwrap();
     let train_csv = german_head(dir.path(), "train.csv", 0, 150, &[]);
     let rows_csv = german_head(dir.path(), "rows.csv", 150, 3, &[]);
-    let model = train(dir.path(), &train_csv, &["--model", "glm", "--family", "binomial", "--l2", "0.05"]);
+    let model = train(
+        dir.path(),
+        &train_csv,
+        &["--model", "glm", "--family", "binomial", "--l2", "0.05"],
+    );
     let out_csv = dir.path().join("inf.csv");
     let self_csv = dir.path().join("self.csv");
     let out = run(&[
-        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
-        "--top", "4", "--out", s(&out_csv), "--self-influence", s(&self_csv),
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--top",
+        "4",
+        "--out",
+        s(&out_csv),
+        "--self-influence",
+        s(&self_csv),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&out_csv).unwrap();
     assert!(text.starts_with("row,train_row,influence\n"));
     let table = read(&out_csv);
@@ -84,11 +119,29 @@ fn glm_influence_csv_matches_the_library() {
     // The library on the same files.
     let m = AnyModel::load(&model).unwrap();
     let glm = m.as_glm().unwrap();
-    let tr = Dataset::load_with_schema(&train_csv, glm.schema(), Some(glm.target()), UnseenPolicy::Error).unwrap();
-    let rows = Dataset::load_with_schema(&rows_csv, glm.schema(), Some(glm.target()), UnseenPolicy::Error).unwrap();
+    let tr = Dataset::load_with_schema(
+        &train_csv,
+        glm.schema(),
+        Some(glm.target()),
+        UnseenPolicy::Error,
+    )
+    .unwrap();
+    let rows = Dataset::load_with_schema(
+        &rows_csv,
+        glm.schema(),
+        Some(glm.target()),
+        UnseenPolicy::Error,
+    )
+    .unwrap();
     let est = GlmInfluence::new(glm, tr.x().view(), tr.y().unwrap().view(), None, None).unwrap();
     for r in 0..3 {
-        let inf = est.influence(rows.x().row(r), Some(rows.y().unwrap()[r]), InfluenceTarget::Loss).unwrap();
+        let inf = est
+            .influence(
+                rows.x().row(r),
+                Some(rows.y().unwrap()[r]),
+                InfluenceTarget::Loss,
+            )
+            .unwrap();
         let mut sorted: Vec<usize> = (0..150).collect();
         sorted.sort_by(|&a, &b| inf[b].total_cmp(&inf[a]));
         let want: Vec<usize> = sorted[..4].iter().chain(&sorted[146..]).copied().collect();
@@ -101,7 +154,9 @@ fn glm_influence_csv_matches_the_library() {
     }
     let si = read(&self_csv);
     assert_eq!(si.len(), 150);
-    assert!(si.windows(2).all(|w| w[0][2] >= w[1][2] && w[1][0] == w[0][0] + 1.0));
+    assert!(si
+        .windows(2)
+        .all(|w| w[0][2] >= w[1][2] && w[1][0] == w[0][0] + 1.0));
     let lib = est.self_influence().unwrap();
     for line in &si {
         assert_eq!(line[2], lib[line[1] as usize]);
@@ -109,16 +164,36 @@ fn glm_influence_csv_matches_the_library() {
 
     // Tree methods on a GLM: a usage error.
     let out = run(&[
-        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
-        "--method", "boostin", "--out", s(&dir.path().join("no.csv")),
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--method",
+        "boostin",
+        "--out",
+        s(&dir.path().join("no.csv")),
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a GLM's influence is exact"));
 
     // --top 0: every training row, per explained row.
     let out = run(&[
-        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
-        "--top", "0", "--out", s(&out_csv),
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--top",
+        "0",
+        "--out",
+        s(&out_csv),
     ]);
     assert!(out.status.success());
     assert_eq!(read(&out_csv).len(), 3 * 150);
@@ -129,28 +204,77 @@ fn gbdt_influence_runs_and_on_prediction_needs_no_label() {
     let dir = tempfile::tempdir().unwrap();
     let train_csv = german_head(dir.path(), "train.csv", 0, 200, &[]);
     let rows_csv = german_head(dir.path(), "rows.csv", 200, 2, &["bad_credit"]);
-    let model = train(dir.path(), &train_csv, &["--model", "gbdt", "--trees", "10", "--seed", "4"]);
+    let model = train(
+        dir.path(),
+        &train_csv,
+        &["--model", "gbdt", "--trees", "10", "--seed", "4"],
+    );
     let out_csv = dir.path().join("inf.csv");
     let out = run(&[
-        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
-        "--on", "prediction", "--top", "2", "--out", s(&out_csv),
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--on",
+        "prediction",
+        "--top",
+        "2",
+        "--out",
+        s(&out_csv),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(read(&out_csv).len(), 2 * 4);
     let out = run(&[
-        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
-        "--on", "prediction", "--method", "leaf-influence", "--top", "0", "--out", s(&out_csv),
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--on",
+        "prediction",
+        "--method",
+        "leaf-influence",
+        "--top",
+        "0",
+        "--out",
+        s(&out_csv),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(read(&out_csv).len(), 2 * 200);
     // Without a label the loss cannot be measured: a usage error naming the file and column.
     let out = run(&[
-        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
-        "--out", s(&dir.path().join("no.csv")),
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--out",
+        s(&dir.path().join("no.csv")),
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("rows.csv: no target column 'bad_credit'") && err.contains("--on prediction"), "{err}");
+    assert!(
+        err.contains("rows.csv: no target column 'bad_credit'") && err.contains("--on prediction"),
+        "{err}"
+    );
     assert!(!dir.path().join("no.csv").exists());
 }
 
@@ -159,12 +283,24 @@ fn bad_training_files_are_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let train_csv = german_head(dir.path(), "train.csv", 0, 200, &[]);
     let rows_csv = german_head(dir.path(), "rows.csv", 200, 2, &[]);
-    let model = train(dir.path(), &train_csv, &["--model", "gbdt", "--trees", "5", "--seed", "4"]);
+    let model = train(
+        dir.path(),
+        &train_csv,
+        &["--model", "gbdt", "--trees", "5", "--seed", "4"],
+    );
     let out_csv = dir.path().join("inf.csv");
     let attempt = |train: &Path, model: &Path| {
         let out = run(&[
-            "-q", "influence", "--model", s(model), "--train", s(train), "--data", s(&rows_csv),
-            "--out", s(&out_csv),
+            "-q",
+            "influence",
+            "--model",
+            s(model),
+            "--train",
+            s(train),
+            "--data",
+            s(&rows_csv),
+            "--out",
+            s(&out_csv),
         ]);
         assert_eq!(out.status.code(), Some(2));
         assert!(!out_csv.exists());
@@ -175,7 +311,10 @@ fn bad_training_files_are_refused_with_a_clear_message() {
     // No target column.
     let no_target = german_head(dir.path(), "no_target.csv", 0, 200, &["bad_credit"]);
     let err = attempt(&no_target, &model);
-    assert!(err.contains("no_target.csv: no target column 'bad_credit'"), "{err}");
+    assert!(
+        err.contains("no_target.csv: no target column 'bad_credit'"),
+        "{err}"
+    );
     // A feature column missing: the data layer names it.
     let no_age = german_head(dir.path(), "no_age.csv", 0, 200, &["age"]);
     let err = attempt(&no_age, &model);
@@ -183,9 +322,15 @@ fn bad_training_files_are_refused_with_a_clear_message() {
     // Not the rows the model was trained on.
     let shifted = german_head(dir.path(), "shifted.csv", 1, 200, &[]);
     let err = attempt(&shifted, &model);
-    assert!(err.contains("shifted.csv") && err.contains("do not reproduce the model"), "{err}");
+    assert!(
+        err.contains("shifted.csv") && err.contains("do not reproduce the model"),
+        "{err}"
+    );
     // An imported model cannot be replayed.
     let xgb = repo("tests/fixtures/xgb_german_binary/model.json");
     let err = attempt(&train_csv, &xgb);
-    assert!(err.contains("XGBoost") && err.contains("glassbox train --model gbdt"), "{err}");
+    assert!(
+        err.contains("XGBoost") && err.contains("glassbox train --model gbdt"),
+        "{err}"
+    );
 }

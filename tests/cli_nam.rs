@@ -92,7 +92,11 @@ fn train_explain_and_plot_a_nam() {
     let raw = want.predict_raw(ds.head(20).x().view());
     for (i, line) in lines.enumerate() {
         let sum: f64 = line.split(',').map(|v| v.parse::<f64>().unwrap()).sum();
-        assert!((sum - raw[[i, 0]]).abs() < 1e-9, "row {i}: {sum} vs {}", raw[[i, 0]]);
+        assert!(
+            (sum - raw[[i, 0]]).abs() < 1e-9,
+            "row {i}: {sum} vs {}",
+            raw[[i, 0]]
+        );
     }
 
     // plot shape: one SVG per feature in a directory, numeric and categorical.
@@ -104,13 +108,15 @@ fn train_explain_and_plot_a_nam() {
         model_s,
         "--data",
         "data/german_credit.csv",
-        "--out",
+        "--format",
+        "svg",
+        "--out-dir",
         shapes.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("wrote 20 shape plots"), "{stderr}");
+    assert!(stderr.contains("wrote 20 shape functions"), "{stderr}");
     for feature in ["duration", "checking_status"] {
-        let body = std::fs::read_to_string(shapes.join(format!("{feature}.svg"))).unwrap();
+        let body = std::fs::read_to_string(shapes.join(format!("shape_{feature}.svg"))).unwrap();
         assert!(body.contains(feature) && body.contains("band: their range"));
     }
 
@@ -138,14 +144,24 @@ fn bad_nam_input_exits_2_with_one_line() {
     let out_s = out.to_str().unwrap();
     let base = |model: &'static str| {
         vec![
-            "train", "--data", "data/compas_recidivism.csv", "--target", "race", "--model", model,
-            "--out", out_s,
+            "train",
+            "--data",
+            "data/compas_recidivism.csv",
+            "--target",
+            "race",
+            "--model",
+            model,
+            "--out",
+            out_s,
         ]
     };
     // A text target with six classes is multiclass.
     let (code, stderr) = glassbox(&base("nam"));
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("a NAM models a two-class or a numeric target"), "{stderr}");
+    assert!(
+        stderr.contains("a NAM models a two-class or a numeric target"),
+        "{stderr}"
+    );
     let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].starts_with("glassbox: error: cannot train: target 'race' has 6 classes"));
@@ -162,22 +178,40 @@ fn bad_nam_input_exits_2_with_one_line() {
     assert!(stderr.contains("do not apply to --model nam"), "{stderr}");
     // A parameter out of range.
     let mut a = vec![
-        "train", "--data", "data/german_credit.csv", "--target", "bad_credit", "--model", "nam",
-        "--out", out_s, "--dropout", "1.5",
+        "train",
+        "--data",
+        "data/german_credit.csv",
+        "--target",
+        "bad_credit",
+        "--model",
+        "nam",
+        "--out",
+        out_s,
+        "--dropout",
+        "1.5",
     ];
     let (code, stderr) = glassbox(&a);
     assert_eq!(code, 2);
-    assert!(stderr.contains("invalid parameter dropout = 1.5: must be in [0, 1)"), "{stderr}");
-    // A shape plot of a model that is not a NAM.
+    assert!(
+        stderr.contains("invalid parameter dropout = 1.5: must be in [0, 1)"),
+        "{stderr}"
+    );
+    // A shape plot of a model that is not additive.
     a.truncate(9);
-    a[6] = "glm";
+    a[6] = "gbdt";
     let (code, stderr) = glassbox(&a);
     assert_eq!(code, 0, "{stderr}");
     let (code, stderr) = glassbox(&[
-        "plot", "shape", "--model", out_s, "--out",
+        "plot",
+        "shape",
+        "--model",
+        out_s,
+        "--data",
+        "data/german_credit.csv",
+        "--out-dir",
         dir.path().join("shapes").to_str().unwrap(),
     ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("draws the terms of a GAM or NAM, but this is a GLM (glassbox) model"), "{stderr}");
+    assert!(stderr.contains("shape functions need an additive model (a GLM, GAM or NAM); this is a gradient boosting (glassbox)"), "{stderr}");
     assert!(!dir.path().join("shapes").exists());
 }

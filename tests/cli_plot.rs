@@ -261,3 +261,210 @@ fn reasons_from_an_explanation_csv() {
         "{row3}"
     );
 }
+
+/// Trains a GLM and a small gradient-boosting model on german_credit into `dir`.
+fn train_models(dir: &Path) -> String {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/german_credit.csv")
+        .display()
+        .to_string();
+    for (model, out, extra) in [
+        ("glm", "glm.json", vec!["--family", "binomial"]),
+        ("gbdt", "gbdt.json", vec!["--trees", "20"]),
+    ] {
+        let mut args = vec![
+            "train",
+            "--data",
+            &data,
+            "--target",
+            "bad_credit",
+            "--model",
+            model,
+            "--seed",
+            "7",
+            "--out",
+            out,
+            "-q",
+        ];
+        args.extend(extra);
+        let (code, _, err) = glassbox(dir, &args);
+        assert_eq!(code, 0, "{err}");
+    }
+    data
+}
+
+#[test]
+fn shape_plots_of_a_glm_with_bands() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = train_models(d);
+    let (code, _, err) = glassbox(
+        d,
+        &[
+            "plot",
+            "shape",
+            "--model",
+            "glm.json",
+            "--data",
+            &data,
+            "--out-dir",
+            "shapes",
+            "-q",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut files: Vec<String> = std::fs::read_dir(d.join("shapes"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 20, "one per feature: {files:?}");
+    assert!(files.contains(&"shape_credit_amount.png".to_string()));
+    assert_eq!(
+        &std::fs::read(d.join("shapes/shape_age.png")).unwrap()[1..4],
+        b"PNG"
+    );
+    let (code, _, err) = glassbox(
+        d,
+        &[
+            "plot",
+            "shape",
+            "--model",
+            "glm.json",
+            "--data",
+            &data,
+            "--feature",
+            "credit_amount",
+            "--out",
+            "s.svg",
+            "-q",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(d.join("s.svg")).unwrap();
+    assert!(svg.contains("Shape function: credit_amount"));
+    assert!(svg.contains("contribution to log-odds of bad_credit"));
+    assert!(svg.contains("<polygon"), "the confidence band");
+    // Errors name the fix.
+    let (code, _, err) = glassbox(
+        d,
+        &[
+            "plot",
+            "shape",
+            "--model",
+            "gbdt.json",
+            "--data",
+            &data,
+            "--out-dir",
+            "x",
+        ],
+    );
+    assert_eq!(
+        (code, err.as_str()),
+        (2, "glassbox: error: gbdt.json: shape functions need an additive model (a GLM, GAM or NAM); this is a gradient boosting (glassbox): use `glassbox plot dependence` instead\n")
+    );
+    let (code, _, err) = glassbox(
+        d,
+        &[
+            "plot", "shape", "--model", "glm.json", "--data", &data, "--out", "all.svg",
+        ],
+    );
+    assert_eq!(
+        (code, err.as_str()),
+        (2, "glassbox: error: --out draws one shape function: choose it with --feature NAME, or use --out-dir DIR for all of them\n")
+    );
+    assert!(!d.join("all.svg").exists());
+}
+
+#[test]
+fn lime_plot_of_one_row_with_lime_conditions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = train_models(d);
+    let all_rows = std::fs::read_to_string(&data).unwrap();
+    let head: Vec<&str> = all_rows.lines().take(6).collect();
+    std::fs::write(d.join("rows.csv"), head.join("\n") + "\n").unwrap();
+    let (code, _, err) = glassbox(
+        d,
+        &[
+            "plot",
+            "lime",
+            "--model",
+            "gbdt.json",
+            "--data",
+            "rows.csv",
+            "--background",
+            &data,
+            "--row",
+            "2",
+            "--samples",
+            "600",
+            "--out",
+            "l.svg",
+            "-q",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(d.join("l.svg")).unwrap();
+    // The weights are row 2's line of `explain --method lime` with the same settings: its
+    // largest weight is drawn, with its sign.
+    let (code, _, err) = glassbox(
+        d,
+        &[
+            "explain",
+            "--model",
+            "gbdt.json",
+            "--data",
+            "rows.csv",
+            "--method",
+            "lime",
+            "--background",
+            &data,
+            "--samples",
+            "600",
+            "--out",
+            "lime.csv",
+            "-q",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(d.join("lime.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let row2: Vec<f64> = lines[3].split(',').map(|v| v.parse().unwrap()).collect();
+    let (j, w) = (0..header.len())
+        .filter(|&j| header[j] != "base_value")
+        .map(|j| (j, row2[j]))
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+        .unwrap();
+    let shown = format!("{}{:.2}", if w < 0.0 { "−" } else { "+" }, w.abs());
+    assert!(
+        svg.contains(&shown),
+        "{} weight {shown} not in the plot",
+        header[j]
+    );
+    assert!(svg.contains(header[j]));
+    assert!(svg.contains("LIME: row 2"));
+    assert!(svg.contains("fidelity R²"));
+    // Numeric features are labelled with lime's quartile bins, e.g. `12 &lt; duration &lt;= 24`.
+    assert!(svg.contains(" &lt;= ") || svg.contains("&gt; "), "{svg}");
+    let (code, _, err) = glassbox(
+        d,
+        &[
+            "plot",
+            "lime",
+            "--model",
+            "gbdt.json",
+            "--data",
+            &data,
+            "--row",
+            "2",
+            "--out",
+            "l.svg",
+        ],
+    );
+    assert_eq!(
+        (code, err.as_str()),
+        (2, "glassbox: error: a LIME plot needs --model MODEL, --data FILE (the rows) and --background FILE (a training sample to perturb from)\n")
+    );
+}

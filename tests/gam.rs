@@ -81,7 +81,11 @@ fn recovers_sin_and_square_within_0_1() {
         assert!(t.edf > 2.0 && t.edf < 12.0, "{}: edf {}", t.name, t.edf);
     }
     // The scale estimate is the noise variance.
-    assert!((gam.report().scale - 0.04).abs() < 0.008, "scale {}", gam.report().scale);
+    assert!(
+        (gam.report().scale - 0.04).abs() < 0.008,
+        "scale {}",
+        gam.report().scale
+    );
     // The 95% bands cover the truth at most grid points.
     let curve = &gam.shape_functions(200)[0];
     let col = ds.x().column(0);
@@ -92,7 +96,10 @@ fn recovers_sin_and_square_within_0_1() {
         .enumerate()
         .filter(|(i, x)| curve.lower[*i] <= x.sin() - m && x.sin() - m <= curve.upper[*i])
         .count();
-    assert!(covered >= 180, "band covers the truth at {covered} of 200 points");
+    assert!(
+        covered >= 180,
+        "band covers the truth at {covered} of 200 points"
+    );
 }
 
 /// Features: a number with missing values, a 3-level category, two numbers in an interaction.
@@ -196,16 +203,27 @@ fn additive_explanations_equal_brute_force_interventional_shapley() {
     .unwrap();
     let raw = model.as_model().predict_raw(rows.view());
     let bg = ds.x();
-    let base = model.as_model().predict_raw(bg.view()).column(0).mean().unwrap();
+    let base = model
+        .as_model()
+        .predict_raw(bg.view())
+        .column(0)
+        .mean()
+        .unwrap();
     for i in 0..rows.nrows() {
         let want = brute_force(model.as_model(), rows.row(i).as_slice().unwrap(), bg);
         let got = e.values().slice(ndarray::s![i, 0, ..]).to_vec();
         for (j, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!((g - w).abs() < 1e-9, "row {i} feature {j}: {g} vs brute force {w}");
+            assert!(
+                (g - w).abs() < 1e-9,
+                "row {i} feature {j}: {g} vs brute force {w}"
+            );
         }
         let sum: f64 = got.iter().sum::<f64>() + e.base_values()[[i, 0]];
         assert!((sum - raw[[i, 0]]).abs() < 1e-10, "row {i}: additivity");
-        assert!((e.base_values()[[i, 0]] - base).abs() < 1e-10, "base = mean prediction");
+        assert!(
+            (e.base_values()[[i, 0]] - base).abs() < 1e-10,
+            "base = mean prediction"
+        );
     }
 }
 
@@ -216,7 +234,12 @@ fn interaction_term_recovers_a_product() {
     let rmse = |g: &Gam| {
         let p = g.predict_raw(test.x().view());
         let y = test.y().unwrap();
-        (p.column(0).iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / y.len() as f64)
+        (p.column(0)
+            .iter()
+            .zip(y)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            / y.len() as f64)
             .sqrt()
     };
     let plain = GamParams::new(Family::Gaussian).fit(&train).unwrap();
@@ -252,7 +275,10 @@ fn monotone_constraint_gives_a_monotone_curve() {
             .fold(0.0, f64::max)
     };
     let free = GamParams::new(Family::Gaussian).fit(&ds).unwrap();
-    assert!(fall(&free) > 0.01, "the unconstrained fit should decrease somewhere");
+    assert!(
+        fall(&free) > 0.01,
+        "the unconstrained fit should decrease somewhere"
+    );
     let mono = GamParams::new(Family::Gaussian)
         .monotone(vec![("x".into(), 1)])
         .fit(&ds)
@@ -264,7 +290,12 @@ fn monotone_constraint_gives_a_monotone_curve() {
         .fit(&ds)
         .unwrap();
     let p = dec.predict_raw(grid.view());
-    let rise = p.column(0).windows(2).into_iter().map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    let rise = p
+        .column(0)
+        .windows(2)
+        .into_iter()
+        .map(|w| w[1] - w[0])
+        .fold(0.0, f64::max);
     assert!(rise < 1e-6, "decreasing fit rises by {rise}");
 }
 
@@ -307,7 +338,10 @@ fn bad_targets_are_refused_naming_the_row() {
     y[6] = 0.0;
     let ds = numeric_ds(x.clone(), y.clone(), &["x"]);
     let e = err(&ds, GamParams::new(Family::Gamma));
-    assert!(matches!(e, GamError::Glm(GlmError::BadTarget { row: 7, .. })), "{e}");
+    assert!(
+        matches!(e, GamError::Glm(GlmError::BadTarget { row: 7, .. })),
+        "{e}"
+    );
     y[6] = -1.0;
     let ds = numeric_ds(x.clone(), y, &["x"]);
     let e = err(&ds, GamParams::new(Family::Poisson));
@@ -316,13 +350,22 @@ fn bad_targets_are_refused_naming_the_row() {
     let y = Array1::from_shape_fn(50, |i| (i % 3) as f64);
     let ds = numeric_ds(x, y, &["x"]);
     let e = err(&ds, GamParams::new(Family::Binomial));
-    assert!(matches!(e, GamError::Glm(GlmError::BadTarget { .. })), "{e}");
+    assert!(
+        matches!(e, GamError::Glm(GlmError::BadTarget { .. })),
+        "{e}"
+    );
 }
 
 #[test]
 fn collinear_features_are_named() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    let x = Array2::from_shape_fn((100, 3), |(i, j)| if j == 2 { 0.0 } else { rng.gen_range(0.0..1.0) + i as f64 * 0.0 });
+    let x = Array2::from_shape_fn((100, 3), |(i, j)| {
+        if j == 2 {
+            0.0
+        } else {
+            rng.gen_range(0.0..1.0) + i as f64 * 0.0
+        }
+    });
     let mut x = x;
     for i in 0..100 {
         x[[i, 2]] = 2.0 * x[[i, 0]] - x[[i, 1]];
@@ -345,36 +388,61 @@ fn empty_level_and_too_few_rows_are_errors_and_few_values_are_reported() {
             },
         },
     ]);
-    let x = Array2::from_shape_fn((40, 2), |(i, j)| if j == 0 { i as f64 } else { (i % 2) as f64 });
+    let x = Array2::from_shape_fn(
+        (40, 2),
+        |(i, j)| if j == 0 { i as f64 } else { (i % 2) as f64 },
+    );
     let y = Array1::from_shape_fn(40, |i| i as f64);
     let ds = Dataset::from_parts(x, Some(y), schema, Some(target(TargetKind::Continuous))).unwrap();
     let e = err(&ds, GamParams::new(Family::Gaussian));
     assert!(e.to_string().contains("level 'red' has no rows"), "{e}");
 
-    let x = Array2::from_shape_fn((12, 2), |(i, j)| (i * (j + 1)) as f64 + (j as f64) * (i * i) as f64);
+    let x = Array2::from_shape_fn((12, 2), |(i, j)| {
+        (i * (j + 1)) as f64 + (j as f64) * (i * i) as f64
+    });
     let ds = numeric_ds(x, Array1::from_shape_fn(12, |i| i as f64), &["u", "v"]);
     let e = err(&ds, GamParams::new(Family::Gaussian).n_splines(10));
     assert!(matches!(e, GamError::TooFewRows { rows: 12, .. }), "{e}");
     assert!(e.to_string().contains("--n-splines"), "{e}");
     // Without an explicit size the default basis shrinks to fit, and says so.
     let gam = GamParams::new(Family::Gaussian).fit(&ds).unwrap();
-    assert!(gam.report().warnings.iter().any(|w| w.to_string().starts_with("12 rows: 4 basis functions")));
+    assert!(gam
+        .report()
+        .warnings
+        .iter()
+        .any(|w| w.to_string().starts_with("12 rows: 4 basis functions")));
 
     // A numeric feature with 3 distinct values becomes a linear term, with a warning.
     let mut rng = ChaCha8Rng::seed_from_u64(10);
-    let x = Array2::from_shape_fn((200, 2), |(i, j)| if j == 0 { rng.gen_range(0.0..1.0) } else { (i % 3) as f64 });
+    let x = Array2::from_shape_fn((200, 2), |(i, j)| {
+        if j == 0 {
+            rng.gen_range(0.0..1.0)
+        } else {
+            (i % 3) as f64
+        }
+    });
     let y = Array1::from_shape_fn(200, |i| x[[i, 0]] + x[[i, 1]]);
     let ds = numeric_ds(x, y, &["x", "three"]);
     let gam = GamParams::new(Family::Gaussian).fit(&ds).unwrap();
     assert!(matches!(gam.terms()[1].kind, TermKind::Linear { .. }));
-    assert!(gam.report().warnings.iter().any(|w| w.to_string().contains("'three' has 3 distinct values")));
+    assert!(gam
+        .report()
+        .warnings
+        .iter()
+        .any(|w| w.to_string().contains("'three' has 3 distinct values")));
 }
 
 #[test]
 fn unknown_or_categorical_constraint_features_are_refused() {
     let ds = mixed(100, 11, true);
-    let e = err(&ds, GamParams::new(Family::Binomial).monotone(vec![("nope".into(), 1)]));
-    assert_eq!(e.to_string(), "--monotone: feature 'nope' is not a feature of the data");
+    let e = err(
+        &ds,
+        GamParams::new(Family::Binomial).monotone(vec![("nope".into(), 1)]),
+    );
+    assert_eq!(
+        e.to_string(),
+        "--monotone: feature 'nope' is not a feature of the data"
+    );
     let e = err(
         &ds,
         GamParams::new(Family::Binomial).interactions(vec![("a".into(), "region".into())]),

@@ -11,10 +11,10 @@ use glassbox::data::{Dataset, SchemaOptions};
 use glassbox::explain::influence::{
     BoostIn, GlmInfluence, Influence, InfluenceTarget, LeafInfluence, SelfInfluence,
 };
-use glassbox::model::TreeEnsemble;
 use glassbox::model::gbdt::GbdtParams;
 use glassbox::model::glm::{Family, GlmParams, Penalty};
 use glassbox::model::Model;
+use glassbox::model::TreeEnsemble;
 use ndarray::Array1;
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -63,7 +63,9 @@ fn predicted(est: &dyn Influence, test: &Dataset, rows: &[usize]) -> (Vec<f64>, 
     let mut total = vec![0.0; rows.len()];
     let mut first = vec![0.0; rows.len()];
     for r in 0..test.n_rows() {
-        let inf = est.influence(test.x().row(r), Some(y[r]), InfluenceTarget::Loss).unwrap();
+        let inf = est
+            .influence(test.x().row(r), Some(y[r]), InfluenceTarget::Loss)
+            .unwrap();
         for (j, &k) in rows.iter().enumerate() {
             total[j] += inf[k];
             if r == 0 {
@@ -86,7 +88,14 @@ fn glm_logistic_l2_matches_leave_one_out() {
     let (train, test) = split(&german_small(), 300, 20);
     let params = GlmParams::new(Family::Binomial).penalty(Penalty::Fixed { l1: 0.0, l2: 0.01 });
     let glm = params.fit(&train, None, None).unwrap();
-    let est = GlmInfluence::new(&glm, train.x().view(), train.y().unwrap().view(), None, None).unwrap();
+    let est = GlmInfluence::new(
+        &glm,
+        train.x().view(),
+        train.y().unwrap().view(),
+        None,
+        None,
+    )
+    .unwrap();
     let rows = loo::spread(300, 30);
     let changes = loo::glm_loo(&params, &train, &test, &rows);
     let (pt, p0) = predicted(&est, &test, &rows);
@@ -100,8 +109,12 @@ fn glm_logistic_l2_matches_leave_one_out() {
     assert!(r_first >= 0.99, "Pearson {r_first}");
     // Not just correlated: the right size and sign. (First order under-predicts LOO a little:
     // the refit without a high-leverage row moves further than the tangent says.)
-    eprintln!("slope of predicted on actual: {:.3}", pt.iter().zip(&at).map(|(p, a)| p * a).sum::<f64>() / at.iter().map(|a| a * a).sum::<f64>());
-    let slope = pt.iter().zip(&at).map(|(p, a)| p * a).sum::<f64>() / at.iter().map(|a| a * a).sum::<f64>();
+    eprintln!(
+        "slope of predicted on actual: {:.3}",
+        pt.iter().zip(&at).map(|(p, a)| p * a).sum::<f64>() / at.iter().map(|a| a * a).sum::<f64>()
+    );
+    let slope =
+        pt.iter().zip(&at).map(|(p, a)| p * a).sum::<f64>() / at.iter().map(|a| a * a).sum::<f64>();
     assert!((0.8..1.2).contains(&slope), "slope {slope}");
 }
 
@@ -110,7 +123,14 @@ fn glm_unpenalised_matches_leave_one_out() {
     let (train, test) = split(&german_small(), 300, 20);
     let params = GlmParams::new(Family::Binomial);
     let glm = params.fit(&train, None, None).unwrap();
-    let est = GlmInfluence::new(&glm, train.x().view(), train.y().unwrap().view(), None, None).unwrap();
+    let est = GlmInfluence::new(
+        &glm,
+        train.x().view(),
+        train.y().unwrap().view(),
+        None,
+        None,
+    )
+    .unwrap();
     let rows = loo::spread(300, 24);
     let (pt, _) = predicted(&est, &test, &rows);
     let (at, _) = actual(&loo::glm_loo(&params, &train, &test, &rows));
@@ -130,14 +150,24 @@ fn glm_influence_is_the_weight_derivative() {
     for pen in [
         None,
         Some(Penalty::Fixed { l1: 0.0, l2: 0.05 }),
-        Some(Penalty::Fixed { l1: 0.004, l2: 0.02 }),
+        Some(Penalty::Fixed {
+            l1: 0.004,
+            l2: 0.02,
+        }),
     ] {
         let mut params = GlmParams::new(Family::Binomial).tol(1e-12);
         if let Some(p) = pen {
             params = params.penalty(p);
         }
         let glm = params.fit(&train, None, None).unwrap();
-        let est = GlmInfluence::new(&glm, train.x().view(), train.y().unwrap().view(), None, None).unwrap();
+        let est = GlmInfluence::new(
+            &glm,
+            train.x().view(),
+            train.y().unwrap().view(),
+            None,
+            None,
+        )
+        .unwrap();
         let inf = est.influence(x, Some(y), InfluenceTarget::Loss).unwrap();
         let loss_at = |k: usize, w: f64| {
             let mut wv = Array1::ones(train.n_rows());
@@ -148,7 +178,10 @@ fn glm_influence_is_the_weight_derivative() {
         for k in [0, 57, 131] {
             let deriv = (loss_at(k, 1.0 + eps) - loss_at(k, 1.0 - eps)) / (2.0 * eps);
             let rel = (inf[k] + deriv).abs() / deriv.abs().max(1e-6);
-            eprintln!("{pen:?} row {k}: predicted {:.6e}, −∂L/∂w {:.6e}", inf[k], -deriv);
+            eprintln!(
+                "{pen:?} row {k}: predicted {:.6e}, −∂L/∂w {:.6e}",
+                inf[k], -deriv
+            );
             assert!(rel < 1e-3, "{pen:?} row {k}: {} vs {}", inf[k], -deriv);
         }
     }
@@ -178,7 +211,9 @@ fn tree_influence_against_leave_one_out() {
     eprintln!("30 LOO retrains of a 20-tree GBDT: BoostIn Pearson {rb:.4}, Spearman {sb:.4}; LeafInfluence Pearson {rl:.4}, Spearman {sl:.4}");
     // Leave-one-out with the tree structure held fixed (LeafRefit): separates the estimators'
     // approximation error from the noise of structure changes.
-    let xt: Vec<Vec<f64>> = (0..test.n_rows()).map(|r| test.x().row(r).to_vec()).collect();
+    let xt: Vec<Vec<f64>> = (0..test.n_rows())
+        .map(|r| test.x().row(r).to_vec())
+        .collect();
     let yt = test.y().unwrap();
     let refit_loss = |w: &[f64]| -> f64 {
         xt.iter()
@@ -211,7 +246,14 @@ fn tree_influence_against_leave_one_out() {
 /// Refits the leaf values of `model`'s fixed trees with training weights `w` (Newton leaves,
 /// learning rate `lr`, L2 `lambda`), round by round, and returns the raw score of `x`. Written
 /// from the definitions, independently of the influence code: LeafRefit's ground truth.
-fn leaf_refit_score(model: &TreeEnsemble, xt: &Dataset, w: &[f64], lr: f64, lambda: f64, x: &[f64]) -> f64 {
+fn leaf_refit_score(
+    model: &TreeEnsemble,
+    xt: &Dataset,
+    w: &[f64],
+    lr: f64,
+    lambda: f64,
+    x: &[f64],
+) -> f64 {
     let y = xt.y().unwrap();
     let n = xt.n_rows();
     let mut s = vec![model.base_score[0]; n];
@@ -219,13 +261,17 @@ fn leaf_refit_score(model: &TreeEnsemble, xt: &Dataset, w: &[f64], lr: f64, lamb
     for tree in &model.trees {
         let mut gsum = vec![0.0; tree.nodes.len()];
         let mut hsum = vec![0.0; tree.nodes.len()];
-        let leaves: Vec<usize> = (0..n).map(|i| tree.leaf_index(xt.x().row(i).as_slice().unwrap())).collect();
+        let leaves: Vec<usize> = (0..n)
+            .map(|i| tree.leaf_index(xt.x().row(i).as_slice().unwrap()))
+            .collect();
         for i in 0..n {
             let p = 1.0 / (1.0 + (-s[i]).exp());
             gsum[leaves[i]] += w[i] * (p - y[i]);
             hsum[leaves[i]] += w[i] * p * (1.0 - p);
         }
-        let v: Vec<f64> = (0..tree.nodes.len()).map(|l| -lr * gsum[l] / (hsum[l] + lambda)).collect();
+        let v: Vec<f64> = (0..tree.nodes.len())
+            .map(|l| -lr * gsum[l] / (hsum[l] + lambda))
+            .collect();
         for i in 0..n {
             s[i] += v[leaves[i]];
         }
@@ -249,7 +295,9 @@ fn leaf_influence_is_the_fixed_structure_weight_derivative() {
     let est = LeafInfluence::new(&model, train.x().view(), y.view()).unwrap();
     let xr = test.x().row(0).to_vec();
     let yt = test.y().unwrap()[0];
-    let inf = est.influence(test.x().row(0), Some(yt), InfluenceTarget::Loss).unwrap();
+    let inf = est
+        .influence(test.x().row(0), Some(yt), InfluenceTarget::Loss)
+        .unwrap();
     let eps = 1e-4;
     for k in [0, 40, 99] {
         let loss_at = |wk: f64| {
@@ -259,8 +307,16 @@ fn leaf_influence_is_the_fixed_structure_weight_derivative() {
             loo::log_loss(yt, 1.0 / (1.0 + (-s).exp()))
         };
         let deriv = (loss_at(1.0 + eps) - loss_at(1.0 - eps)) / (2.0 * eps);
-        eprintln!("LeafInfluence row {k}: {:.6e} vs −∂L/∂w {:.6e}", inf[k], -deriv);
-        assert!((inf[k] + deriv).abs() <= 1e-5 * deriv.abs().max(1e-4), "row {k}: {} vs {}", inf[k], -deriv);
+        eprintln!(
+            "LeafInfluence row {k}: {:.6e} vs −∂L/∂w {:.6e}",
+            inf[k], -deriv
+        );
+        assert!(
+            (inf[k] + deriv).abs() <= 1e-5 * deriv.abs().max(1e-4),
+            "row {k}: {} vs {}",
+            inf[k],
+            -deriv
+        );
     }
 }
 
@@ -273,7 +329,13 @@ fn flipped_german(seed: u64) -> (Dataset, Vec<usize>) {
     for &i in &flipped {
         y[i] = 1.0 - y[i];
     }
-    let ds = Dataset::from_parts(ds.x().clone(), Some(y), ds.schema().clone(), ds.target().cloned()).unwrap();
+    let ds = Dataset::from_parts(
+        ds.x().clone(),
+        Some(y),
+        ds.schema().clone(),
+        ds.target().cloned(),
+    )
+    .unwrap();
     (ds, flipped)
 }
 
@@ -306,10 +368,23 @@ fn self_influence_finds_flipped_labels() {
 #[test]
 fn prediction_target_needs_no_label_and_loss_does() {
     let (train, test) = split(&german_small(), 100, 2);
-    let glm = GlmParams::new(Family::Binomial).fit(&train, None, None).unwrap();
-    let est = GlmInfluence::new(&glm, train.x().view(), train.y().unwrap().view(), None, None).unwrap();
-    assert!(est.influence(test.x().row(0), None, InfluenceTarget::Prediction).is_ok());
-    let err = est.influence(test.x().row(0), None, InfluenceTarget::Loss).unwrap_err();
+    let glm = GlmParams::new(Family::Binomial)
+        .fit(&train, None, None)
+        .unwrap();
+    let est = GlmInfluence::new(
+        &glm,
+        train.x().view(),
+        train.y().unwrap().view(),
+        None,
+        None,
+    )
+    .unwrap();
+    assert!(est
+        .influence(test.x().row(0), None, InfluenceTarget::Prediction)
+        .is_ok());
+    let err = est
+        .influence(test.x().row(0), None, InfluenceTarget::Loss)
+        .unwrap_err();
     assert!(err.to_string().contains("needs its label"), "{err}");
 }
 
@@ -317,13 +392,25 @@ fn prediction_target_needs_no_label_and_loss_does() {
 fn boostin_refuses_data_the_model_was_not_trained_on() {
     let ds = german_small();
     let (train, _) = split(&ds, 200, 0);
-    let (model, _) = GbdtParams::default().n_trees(5).seed(1).fit(&train).unwrap();
+    let (model, _) = GbdtParams::default()
+        .n_trees(5)
+        .seed(1)
+        .fit(&train)
+        .unwrap();
     let other = ds.select_rows(&(1..201).collect::<Vec<_>>());
     let err = BoostIn::new(&model, other.x().view(), other.y().unwrap().view())
         .err()
         .expect("must refuse");
-    assert!(err.to_string().contains("do not reproduce the model"), "{err}");
+    assert!(
+        err.to_string().contains("do not reproduce the model"),
+        "{err}"
+    );
     // Subsampled training is refused for the same reason.
-    let (sub, _) = GbdtParams::default().n_trees(5).subsample(0.5).seed(1).fit(&train).unwrap();
+    let (sub, _) = GbdtParams::default()
+        .n_trees(5)
+        .subsample(0.5)
+        .seed(1)
+        .fit(&train)
+        .unwrap();
     assert!(BoostIn::new(&sub, train.x().view(), train.y().unwrap().view()).is_err());
 }

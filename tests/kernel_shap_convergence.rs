@@ -50,7 +50,9 @@ struct Score {
 
 impl Score {
     fn add(&mut self, e: &Explanation, exact: &Array2<f64>) {
-        let se = e.std_errors().expect("sampled mode reports standard errors");
+        let se = e
+            .std_errors()
+            .expect("sampled mode reports standard errors");
         for i in 0..e.n_rows() {
             for j in 0..e.n_features() {
                 let err = e.values()[[i, 0, j]] - exact[[i, j]];
@@ -204,7 +206,14 @@ fn glm_probability_error_falls_as_inverse_sqrt_and_intervals_cover() {
         };
         explain_with_background(glm.as_model(), x.view(), &bg, &opts.kernel_shap, &opts).unwrap()
     };
-    check_convergence("german GLM, probability", m, &[150, 300, 600], 8, run, &exact);
+    check_convergence(
+        "german GLM, probability",
+        m,
+        &[150, 300, 600],
+        8,
+        run,
+        &exact,
+    );
 }
 
 /// GLM on all 20 german_credit features, raw space: the exact interventional values against a
@@ -235,8 +244,8 @@ fn glm_raw_space_is_exact_at_the_smallest_budget() {
         kernel_shap: params,
         ..ExplainOptions::default()
     };
-    let e = explain_with_background(glm.as_model(), x.view(), &bg, &opts.kernel_shap, &opts)
-        .unwrap();
+    let e =
+        explain_with_background(glm.as_model(), x.view(), &bg, &opts.kernel_shap, &opts).unwrap();
     let mut worst = 0.0f64;
     for i in 0..x.nrows() {
         for j in 0..m {
@@ -245,7 +254,11 @@ fn glm_raw_space_is_exact_at_the_smallest_budget() {
         }
     }
     assert!(worst < 1e-9, "max error {worst:e}");
-    let se_max = e.std_errors().unwrap().iter().fold(0.0f64, |a, v| a.max(*v));
+    let se_max = e
+        .std_errors()
+        .unwrap()
+        .iter()
+        .fold(0.0f64, |a, v| a.max(*v));
     assert!(se_max < 1e-9, "standard errors {se_max:e}");
 }
 
@@ -289,7 +302,10 @@ fn tree_tables_equal_row_evaluation() {
                 let diff = (a.values() - b.values())
                     .iter()
                     .fold(0.0f64, |acc, v| acc.max(v.abs()));
-                assert!(diff < 1e-10, "{case} {space:?} exact_max {exact_max}: {diff:e}");
+                assert!(
+                    diff < 1e-10,
+                    "{case} {space:?} exact_max {exact_max}: {diff:e}"
+                );
             }
         }
     }

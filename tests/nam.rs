@@ -143,7 +143,10 @@ fn check_additive(binary: bool) {
     let mean_raw = nam.predict_raw(ds.x().view()).mean().unwrap();
     assert!((e.base_values()[[0, 0]] - mean_raw).abs() < 1e-10);
     eprintln!("binary={binary}: max |base + Σφ − raw| = {worst_add:.1e}, max |φ − brute-force Shapley| = {worst_shap:.1e} (largest |φ| {biggest:.2})");
-    assert!(biggest > 0.01, "the model learned nothing: the comparison would be vacuous");
+    assert!(
+        biggest > 0.01,
+        "the model learned nothing: the comparison would be vacuous"
+    );
     assert!(worst_add < 1e-10, "additivity {worst_add}");
     assert!(worst_shap < 1e-10, "shapley {worst_shap}");
 }
@@ -167,7 +170,10 @@ fn probability_space_of_a_binary_nam_is_refused() {
         ..ExplainOptions::default()
     };
     let err = explain(&model, ds.x().view(), Method::Additive, None, &options).unwrap_err();
-    assert!(matches!(err, ExplainError::Unsupported(ref m) if m.contains("log-odds")), "{err}");
+    assert!(
+        matches!(err, ExplainError::Unsupported(ref m) if m.contains("log-odds")),
+        "{err}"
+    );
 }
 
 fn bits(a: &Array2<f64>) -> Vec<u64> {
@@ -280,16 +286,24 @@ fn recovers_a_step_that_a_spline_gam_misses() {
     }
     nam_err /= count as f64;
     spline_err /= count as f64;
-    let jump_nam = spline_fit_one(&curve.mean, &curve.x, 0.22) - spline_fit_one(&curve.mean, &curve.x, 0.18);
-    let jump_spline = spline_fit_one(&spline, &curve.x, 0.22) - spline_fit_one(&spline, &curve.x, 0.18);
+    let jump_nam =
+        spline_fit_one(&curve.mean, &curve.x, 0.22) - spline_fit_one(&curve.mean, &curve.x, 0.18);
+    let jump_spline =
+        spline_fit_one(&spline, &curve.x, 0.22) - spline_fit_one(&spline, &curve.x, 0.18);
     eprintln!(
         "step of height 1 at 0.2: rise over [0.18, 0.22]: NAM {jump_nam:.3}, GAM (20 P-splines, REML) {jump_spline:.3}; \
          mean |error| at {count} grid points 0.01–0.1 from the step: NAM {nam_err:.3}, GAM {spline_err:.3}"
     );
     assert!(jump_nam > 0.7, "NAM rise {jump_nam}");
-    assert!(jump_spline < 0.4, "the smooth baseline should blur the step: {jump_spline}");
+    assert!(
+        jump_spline < 0.4,
+        "the smooth baseline should blur the step: {jump_spline}"
+    );
     assert!(nam_err < 0.15, "NAM error near the step {nam_err}");
-    assert!(nam_err < 0.5 * spline_err, "NAM {nam_err} vs spline {spline_err}");
+    assert!(
+        nam_err < 0.5 * spline_err,
+        "NAM {nam_err} vs spline {spline_err}"
+    );
     // x was never missing in training: a missing x contributes nothing.
     let (phi, _) = nam.contributions(ndarray::array![[f64::NAN, 0.5]].view());
     assert!(phi[[0, 0]].abs() < 1e-12, "{}", phi[[0, 0]]);
@@ -326,7 +340,10 @@ fn bad_input_is_a_clear_error() {
     );
     // No target.
     let no_target = Dataset::from_parts(ds.x().clone(), None, ds.schema().clone(), None).unwrap();
-    assert!(matches!(small().fit(&no_target), Err(ModelError::Training(_))));
+    assert!(matches!(
+        small().fit(&no_target),
+        Err(ModelError::Training(_))
+    ));
     // Parameters out of range.
     let ok = data(true, 30, 1);
     for (p, name) in [
@@ -344,7 +361,10 @@ fn bad_input_is_a_clear_error() {
     // Too few rows for the validation split.
     let tiny = data(true, 3, 1);
     let err = small().fit(&tiny).unwrap_err();
-    assert!(matches!(err, ModelError::Training(ref m) if m.contains("too few")), "{err}");
+    assert!(
+        matches!(err, ModelError::Training(ref m) if m.contains("too few")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -241,9 +241,10 @@ fn report_is_one_self_contained_file_with_every_section() {
     ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "section {id}");
     }
-    // Figures: bar + summary + 4 dependence + 4 local waterfalls, all inline SVG.
-    assert_eq!(html.matches("<svg").count(), 1 + 1 + 4 + 4);
-    assert_eq!(html.matches("</svg>").count(), 10);
+    // Figures: calibration + bar + summary + 4 dependence + 4 local waterfalls, all inline SVG.
+    assert_eq!(html.matches("<svg").count(), 1 + 1 + 1 + 4 + 4);
+    assert_eq!(html.matches("</svg>").count(), 11);
+    assert!(html.contains("Calibration: predicted vs observed"));
     assert!(html.contains("Additivity holds"));
     assert!(html.contains("2023-11-14 22:13:20 UTC"));
     assert!(html.contains(&report::sha256_bytes(b"model")));

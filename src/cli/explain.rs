@@ -2,14 +2,14 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
-use glassbox::data::Dataset;
-use glassbox::explain::{prepare, ExplainOptions, Method, OutputSpace};
-use glassbox::model::AnyModel;
 use super::explain_sampling::SamplingArgs;
 use super::predict::UnseenArg;
 use super::stream::{write_output, RowStream};
 use super::{CliError, Context, UsageError};
+use clap::{Args, ValueEnum};
+use glassbox::data::Dataset;
+use glassbox::explain::{prepare, ExplainOptions, Method, OutputSpace};
+use glassbox::model::AnyModel;
 
 /// Explanation methods on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]

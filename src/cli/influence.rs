@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use glassbox::data::{Dataset, TargetSpec, UnseenPolicy};
 use glassbox::explain::influence::{
-    influence_table, BoostIn, GlmInfluence, Influence, InfluenceTarget, LeafInfluence, SelfInfluence,
-    DEFAULT_TOP,
+    influence_table, BoostIn, GlmInfluence, Influence, InfluenceTarget, LeafInfluence,
+    SelfInfluence, DEFAULT_TOP,
 };
 use glassbox::model::AnyModel;
 use ndarray::Array1;
@@ -97,7 +97,10 @@ fn load_train(path: &Path, model: &AnyModel, target: &TargetSpec) -> Result<Data
     Ok(ds)
 }
 
-fn estimator(args: &InfluenceArgs, model: &AnyModel) -> Result<(Box<dyn Influence>, TargetSpec), CliError> {
+fn estimator(
+    args: &InfluenceArgs,
+    model: &AnyModel,
+) -> Result<(Box<dyn Influence>, TargetSpec), CliError> {
     if let Some(glm) = model.as_glm() {
         if args.method != MethodArg::Auto {
             return Err(UsageError(
@@ -143,7 +146,10 @@ fn estimator(args: &InfluenceArgs, model: &AnyModel) -> Result<(Box<dyn Influenc
         .into());
     }
     let target = ens.target.clone().ok_or_else(|| {
-        UsageError(format!("{}: the model records no target", args.model.display()))
+        UsageError(format!(
+            "{}: the model records no target",
+            args.model.display()
+        ))
     })?;
     let ds = load_train(&args.train, model, &target)?;
     let y = ds.y().expect("checked in load_train");

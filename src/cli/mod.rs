@@ -9,10 +9,11 @@ mod explain_sampling;
 mod influence;
 mod interactions;
 mod plot;
-mod plot_shape;
+mod plot_lime;
 mod predict;
 mod reasons;
 mod report;
+mod shape;
 mod split;
 mod stream;
 mod summary;
@@ -76,7 +77,8 @@ enum Command {
     Split(split::SplitArgs),
     /// Print a GLM's coefficient table and fit statistics (statsmodels-style).
     Summary(summary::SummaryArgs),
-    /// Plot an explanation: summary, bar, dependence or waterfall, to SVG or PNG.
+    /// Plot an explanation (summary, bar, dependence, waterfall, LIME) or an additive model's shape
+    /// functions, to SVG or PNG.
     Plot(plot::PlotArgs),
     /// Reason codes: the features pushing each row's score towards the adverse outcome.
     Reasons(reasons::ReasonsArgs),

@@ -8,7 +8,8 @@ use glassbox::explain::{explain, ExplainOptions, Explanation, Method};
 use glassbox::model::AnyModel;
 use glassbox::plot::{self, PlotError, PlotOptions};
 
-use super::explain::MethodArg;
+use super::explain::{MethodArg, SpaceArg};
+use super::explain_sampling::SamplingArgs;
 use super::predict::UnseenArg;
 use super::{CliError, Context, UsageError};
 
@@ -23,9 +24,12 @@ pub enum PlotKind {
     Dependence,
     /// One row (--row) from the base value to the model output.
     Waterfall,
-    /// Shape functions of a GAM or NAM (--model), one SVG per term in the directory --out; --data
-    /// adds a rug. A NAM's band is the range of its ensemble members.
+    /// Shape functions of an additive model (--model, training rows as --data): each term over
+    /// its feature's range with a pointwise 95 % band and a rug; --out-dir for all features.
     Shape,
+    /// LIME's local surrogate weights for one row (--row), explained now with --model, --data
+    /// and --background (the training sample), labelled with lime's conditions.
+    Lime,
 }
 
 /// Where the explanation comes from: a table written by `glassbox explain`, or a model to explain.
@@ -233,8 +237,17 @@ pub struct PlotArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Output image: .svg or .png. Written atomically.
-    #[arg(long, value_name = "FILE.svg|png")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "FILE.svg|png", required_unless_present = "out_dir")]
+    pub out: Option<PathBuf>,
+    /// Shape plots: one image per feature in DIR (shape_<feature>.png), instead of --out.
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub out_dir: Option<PathBuf>,
+    /// Image format of --out-dir files.
+    #[arg(long, value_enum, default_value = "png")]
+    pub format: ImageFormat,
+    /// LIME plots: the space LIME explains, raw score (default) or probability.
+    #[arg(long, value_enum, default_value = "raw")]
+    pub output_space: SpaceArg,
     /// Feature of a dependence plot.
     #[arg(long, value_name = "NAME")]
     pub feature: Option<String>,
@@ -265,19 +278,87 @@ pub struct PlotArgs {
     /// Waterfall: the raw score is log-odds; also print probabilities.
     #[arg(long)]
     pub probability: bool,
+    /// LIME plots: the explainer's settings, as for `glassbox explain --method lime`.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+/// Image formats of --out-dir.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ImageFormat {
+    /// PNG bitmaps.
+    Png,
+    /// SVG documents.
+    Svg,
 }
 
 pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
-    if let PlotKind::Shape = args.kind {
-        return super::plot_shape::run(ctx, &args);
+    if let Some(out) = &args.out {
+        plot::Format::from_path(out).map_err(plot_error)?;
     }
-    plot::Format::from_path(&args.out).map_err(plot_error)?;
-    let (e, _model) = load_explanation(&args.source)?;
-    let common = PlotOptions {
-        output: output_index(&e, args.output.as_deref())?,
+    let plain = PlotOptions {
+        output: 0,
         width: args.width,
         title: args.title.clone(),
         output_label: args.output_label.clone(),
+    };
+    match args.kind {
+        PlotKind::Shape => {
+            let format = match args.format {
+                ImageFormat::Png => plot::Format::Png,
+                ImageFormat::Svg => plot::Format::Svg,
+            };
+            return super::shape::run_plot(
+                ctx,
+                args.source.model.as_deref(),
+                args.source.data.as_deref(),
+                args.feature.as_slice(),
+                args.out.as_deref(),
+                args.out_dir.as_deref(),
+                format,
+                &plain,
+            );
+        }
+        PlotKind::Lime => {
+            let out = args
+                .out
+                .as_deref()
+                .ok_or_else(|| UsageError("a LIME plot needs --out FILE.svg|png".into()))?;
+            return super::plot_lime::run(
+                ctx,
+                &args.source,
+                &args.sampling,
+                args.row,
+                args.top,
+                args.output_space,
+                args.output.as_deref(),
+                out,
+                plain,
+            );
+        }
+        _ => {}
+    }
+    let out = args.out.as_deref().ok_or_else(|| {
+        UsageError("--out-dir is for shape plots; pass --out FILE.svg|png".into())
+    })?;
+    let (e, model) = load_explanation(&args.source)?;
+    let output = output_index(&e, args.output.as_deref())?;
+    // A logistic model's raw score is log-odds: say so rather than "raw score".
+    let output_label = args.output_label.clone().or_else(|| {
+        let any = model.as_ref()?;
+        let name = any
+            .as_trees()
+            .and_then(|t| t.target.as_ref())
+            .map_or_else(|| e.output_names()[output].clone(), |t| t.name.clone());
+        (any.as_model().link() == glassbox::model::Link::Logistic
+            && e.meta().output_space == glassbox::explain::OutputSpace::Raw)
+            .then(|| format!("log-odds of {name}"))
+    });
+    let common = PlotOptions {
+        output,
+        width: args.width,
+        title: args.title.clone(),
+        output_label,
     };
     let seed = args.source.seed;
     let canvas = match args.kind {
@@ -325,7 +406,7 @@ pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
                 },
             )
         }
-        PlotKind::Shape => unreachable!("handled above"),
+        PlotKind::Shape | PlotKind::Lime => unreachable!("handled above"),
         PlotKind::Waterfall => {
             let row = args
                 .row
@@ -342,7 +423,7 @@ pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
         }
     }
     .map_err(plot_error)?;
-    plot::save(&canvas, &args.out).map_err(plot_error)?;
-    super::status(ctx, format!("wrote {}", args.out.display()));
+    plot::save(&canvas, out).map_err(plot_error)?;
+    super::status(ctx, format!("wrote {}", out.display()));
     Ok(())
 }

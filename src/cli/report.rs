@@ -9,6 +9,7 @@ use glassbox::model::{AnyModel, Link};
 use glassbox::report::{self, ReasonOptions, ReferenceQuantiles, ReportInput, ReportOptions};
 
 use super::explain::{MethodArg, SpaceArg};
+use super::explain_sampling::SamplingArgs;
 use super::predict::UnseenArg;
 use super::reasons::DirectionArg;
 use super::{CliError, Context, UsageError};
@@ -64,6 +65,9 @@ pub struct ReportArgs {
     /// Categories not seen in training: error (default) or missing.
     #[arg(long, value_enum, default_value = "error")]
     pub unseen: UnseenArg,
+    /// Kernel SHAP and LIME settings, as for `glassbox explain`.
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
 }
 
 fn file_name(p: &std::path::Path) -> String {
@@ -77,7 +81,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
     let model = AnyModel::load(&args.model)?;
     let m = model.as_model();
     let schema = m.schema().clone();
-    let target: Option<TargetSpec> = model.as_trees().and_then(|t| t.target.clone());
+    let target: Option<TargetSpec> = model.target().cloned();
     let mut ds =
         Dataset::load_with_schema(&args.data, &schema, target.as_ref(), args.unseen.into())?;
     if let Some(n) = args.rows {
@@ -104,11 +108,12 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
         SpaceArg::Raw => OutputSpace::Raw,
         SpaceArg::Probability => OutputSpace::Probability,
     };
-    let options = ExplainOptions {
+    let mut options = ExplainOptions {
         output_space: space,
         seed: args.seed,
         ..ExplainOptions::default()
     };
+    args.sampling.apply(method, &mut options)?;
     super::status(
         ctx,
         format!("explaining {} rows with {}", ds.n_rows(), method.name()),
@@ -143,12 +148,31 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
             Link::Identity | Link::Exp | Link::Reciprocal => TargetKind::Continuous,
         },
     };
-    let reference = match &args.reference {
-        Some(p) => {
-            let r = Dataset::load_with_schema(p, &schema, None, args.unseen.into())?;
-            Some(ReferenceQuantiles::from_data(r.x().view(), &schema))
-        }
+    let reference_rows = match &args.reference {
+        Some(p) => Some(Dataset::load_with_schema(
+            p,
+            &schema,
+            None,
+            args.unseen.into(),
+        )?),
         None => None,
+    };
+    let reference = reference_rows
+        .as_ref()
+        .map(|r| ReferenceQuantiles::from_data(r.x().view(), &schema));
+    // Additive models: their terms over the training rows when given (--reference), else over
+    // the explained rows.
+    let shape_functions =
+        super::shape::shape_functions(&model, reference_rows.as_ref().unwrap_or(&ds), None)
+            .unwrap_or_default();
+    // LIME's values add up to its surrogate's prediction, not the model's: its quality is the
+    // surrogate's fidelity, and an additivity check against the model would be meaningless.
+    let (model_output, lime_fidelity) = match &e.meta().diagnostics {
+        Some(glassbox::explain::Diagnostics::Lime(d)) => {
+            let k = d.n_outputs.max(1);
+            (None, Some(d.r2_fit.iter().step_by(k).copied().collect()))
+        }
+        _ => (Some(model_output), None),
     };
     let targets = ds.y().map(|y| y.view());
     let data = report::DataSummary::from_data(ds.x().view(), &schema, targets.map(|y| (&task, y)));
@@ -168,6 +192,18 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
         method: method.name().to_string(),
         generated_utc: report::utc_now(),
         command: Some(std::env::args().collect::<Vec<_>>().join(" ")),
+        other_inputs: [
+            ("background", &args.background),
+            ("reference", &args.reference),
+        ]
+        .into_iter()
+        .filter_map(|(role, p)| p.as_ref().map(|p| (role, p)))
+        .map(|(role, p)| {
+            let hash = report::sha256_file(p)
+                .map_err(|err| anyhow::anyhow!("{}: cannot read: {err}", p.display()))?;
+            Ok((role.to_string(), p.display().to_string(), hash))
+        })
+        .collect::<Result<_, anyhow::Error>>()?,
     };
     let input = ReportInput {
         title: args
@@ -183,20 +219,12 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
         },
         explanation: &e,
         predictions: pred.view(),
-        model_output: Some(model_output.view()),
+        model_output: model_output.as_ref().map(|o| o.view()),
         targets,
         data,
         reference,
-        shape_functions: model
-            .as_gam()
-            .map(|g| super::plot_shape::shape_functions(g, Some(ds.x().view())))
-            .or_else(|| {
-                model
-                    .as_nam()
-                    .map(|n| super::plot_shape::nam_shape_functions(n, Some(ds.x().view())))
-            })
-            .unwrap_or_default(),
-        lime_fidelity: None,
+        shape_functions,
+        lime_fidelity,
         provenance,
         options: ReportOptions {
             dependence_plots: args.dependence,

@@ -42,9 +42,9 @@ impl RowStream {
             // The row count is unknown until the end of the file.
             None => {
                 let bar = indicatif::ProgressBar::new_spinner();
-                if let Ok(style) =
-                    indicatif::ProgressStyle::with_template("{msg:>10} {pos} rows {elapsed_precise}")
-                {
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{msg:>10} {pos} rows {elapsed_precise}",
+                ) {
                     bar.set_style(style);
                 }
                 bar.set_message(what.to_string());

@@ -346,7 +346,10 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
             model.save(&args.out)?;
             super::status(
                 ctx,
-                format!("{summary}; fit {seconds:.3} s; saved {}", args.out.display()),
+                format!(
+                    "{summary}; fit {seconds:.3} s; saved {}",
+                    args.out.display()
+                ),
             );
             return Ok(());
         }
@@ -355,7 +358,11 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
             model.save(&args.out)?;
             super::status(
                 ctx,
-                format!("fit {:.3} s; saved {}", start.elapsed().as_secs_f64(), args.out.display()),
+                format!(
+                    "fit {:.3} s; saved {}",
+                    start.elapsed().as_secs_f64(),
+                    args.out.display()
+                ),
             );
             return Ok(());
         }

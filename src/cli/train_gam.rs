@@ -77,7 +77,12 @@ pub fn check_flags(glm: &GlmArgs) -> Result<(), UsageError> {
 }
 
 /// Fits the GAM and prints its term table (unless quiet).
-pub fn train(ctx: &Context, glm: &GlmArgs, gam: &GamArgs, ds: &Dataset) -> Result<AnyModel, CliError> {
+pub fn train(
+    ctx: &Context,
+    glm: &GlmArgs,
+    gam: &GamArgs,
+    ds: &Dataset,
+) -> Result<AnyModel, CliError> {
     check_flags(glm)?;
     let (family, link) = super::train_glm::family_and_link(ctx, glm, ds)?;
     let mut params = GamParams::new(family);
@@ -95,9 +100,9 @@ pub fn train(ctx: &Context, glm: &GlmArgs, gam: &GamArgs, ds: &Dataset) -> Resul
     }
     if let Some(l) = &gam.lam {
         if l != "auto" {
-            let v: f64 = l.parse().map_err(|_| {
-                UsageError(format!("--lam '{l}': expected `auto` or a number ≥ 0"))
-            })?;
+            let v: f64 = l
+                .parse()
+                .map_err(|_| UsageError(format!("--lam '{l}': expected `auto` or a number ≥ 0")))?;
             params = params.smoothing(Smoothing::Fixed(v));
         }
     }

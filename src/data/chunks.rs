@@ -119,8 +119,7 @@ impl TableChunks {
                     }
                     scanner.feed(line)?;
                     bytes.extend_from_slice(line);
-                    if scanner.records() - first_record >= self.rows
-                        && scanner.at_record_boundary()
+                    if scanner.records() - first_record >= self.rows && scanner.at_record_boundary()
                     {
                         break;
                     }
@@ -427,7 +426,9 @@ mod tests {
             .find_map(|c| c.err())
             .unwrap();
         match err {
-            DataError::NotNumeric { row, value, .. } => assert_eq!((row, value.as_str()), (4, "abc")),
+            DataError::NotNumeric { row, value, .. } => {
+                assert_eq!((row, value.as_str()), (4, "abc"))
+            }
             other => panic!("expected a not-numeric error, got {other:?}"),
         }
     }
@@ -442,10 +443,11 @@ mod tests {
                 levels: vec!["1.50".into(), "2".into(), "abc".into()],
             },
         }]);
-        let values: Vec<f64> = Dataset::chunks_with_schema(f.path(), &schema, UnseenPolicy::Error, 1)
-            .unwrap()
-            .map(|c| c.unwrap().1.x()[[0, 0]])
-            .collect();
+        let values: Vec<f64> =
+            Dataset::chunks_with_schema(f.path(), &schema, UnseenPolicy::Error, 1)
+                .unwrap()
+                .map(|c| c.unwrap().1.x()[[0, 0]])
+                .collect();
         assert_eq!(values, [0.0, 1.0, 2.0]);
     }
 }

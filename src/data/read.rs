@@ -262,7 +262,10 @@ impl CsvScanner {
     }
 }
 
-pub(crate) fn check_unique_names<'a>(path: &Path, names: impl Iterator<Item = &'a str>) -> Result<()> {
+pub(crate) fn check_unique_names<'a>(
+    path: &Path,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for name in names {
         if !seen.insert(name) {

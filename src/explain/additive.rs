@@ -231,7 +231,8 @@ pub fn explain_nam(
         meta,
     )?
     .with_data(x.to_owned())?;
-    let raw = Array2::from_shape_vec((n, 1), raw).map_err(|e| ExplainError::Shape(e.to_string()))?;
+    let raw =
+        Array2::from_shape_vec((n, 1), raw).map_err(|e| ExplainError::Shape(e.to_string()))?;
     e.check_additivity(raw.view(), tolerance)?;
     Ok(e)
 }

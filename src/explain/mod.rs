@@ -6,10 +6,10 @@
 //! data layer and never do I/O; the CLI and report layers write their results.
 
 pub mod additive;
-pub mod influence;
 mod diagnostics;
 mod error;
 mod explanation;
+pub mod influence;
 pub mod kernel_shap;
 pub mod lime;
 mod linalg;

@@ -105,6 +105,17 @@ impl AnyModel {
         }
     }
 
+    /// The training target (name and kind), when the model knows it: every glassbox-trained
+    /// model does; imported XGBoost/LightGBM files do not.
+    pub fn target(&self) -> Option<&crate::data::TargetSpec> {
+        match self {
+            AnyModel::TreeEnsemble(m) => m.target.as_ref(),
+            AnyModel::Glm(m) => Some(m.target()),
+            AnyModel::Gam(m) => Some(m.target()),
+            AnyModel::Nam(m) => Some(m.target()),
+        }
+    }
+
     /// A short name of the model family, for reports.
     pub fn kind_name(&self) -> &'static str {
         match self {

@@ -248,11 +248,29 @@ impl Canvas {
         y + 8.0
     }
 
-    /// Draws every item on a plotters drawing area of the same size.
+    /// Draws every item on a plotters drawing area of the same size, text as the backend's text
+    /// (in SVG, `<text>` elements that stay selectable and searchable).
     ///
     /// # Errors
     /// [`PlotError::Draw`] when the backend fails.
     pub fn render<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        self.render_with(area, false)
+    }
+
+    /// Draws every item on a bitmap drawing area, rasterising text glyph by glyph at sub-pixel
+    /// positions (see [`raster_text`]) instead of with plotters' text renderer.
+    ///
+    /// # Errors
+    /// [`PlotError::Draw`] when the backend fails.
+    pub fn render_raster<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        self.render_with(area, true)
+    }
+
+    fn render_with<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        raster: bool,
+    ) -> Result<()> {
         let err = |e: DrawingAreaErrorKind<DB::ErrorType>| PlotError::Draw(e.to_string());
         area.fill(&WHITE).map_err(err)?;
         let p = |x: f64, y: f64| (x.round() as i32, y.round() as i32);
@@ -306,6 +324,19 @@ impl Canvas {
                     anchor,
                     vertical,
                 } => {
+                    if raster {
+                        raster_text(
+                            area,
+                            (*x, *y),
+                            text,
+                            *size,
+                            *bold,
+                            color,
+                            *anchor,
+                            *vertical,
+                        )?;
+                        continue;
+                    }
                     let style = if *bold {
                         FontStyle::Bold
                     } else {
@@ -330,6 +361,90 @@ impl Canvas {
         area.present().map_err(err)?;
         Ok(())
     }
+}
+
+/// Rasterises `text` with ab_glyph, anchored at `at` as [`Canvas::render`] anchors it: the
+/// horizontal anchor on the advance width [`text_width`] measures, vertically centred as SVG's
+/// `dominant-baseline: middle` (baseline half an x-height below the anchor).
+///
+/// Why not plotters' own text on bitmaps: its ab_glyph renderer truncates every glyph's position
+/// to whole pixels and drops the left side bearing, so letters sit unevenly ("SH A") and a
+/// decimal point floats above the baseline ("0·8"). Here each glyph is outlined at its exact
+/// fractional pen position and its coverage blended into the pixels. Vertical text is drawn in a
+/// horizontal frame and rotated a quarter turn anticlockwise (reading bottom to top, as SVG's
+/// `rotate(270)`).
+#[allow(clippy::too_many_arguments)]
+fn raster_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    at: (f64, f64),
+    text: &str,
+    size: f64,
+    bold: bool,
+    color: &RGBAColor,
+    anchor: Anchor,
+    vertical: bool,
+) -> Result<()> {
+    use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
+    let bytes = if bold { BOLD } else { REGULAR };
+    let font = FontRef::try_from_slice(bytes)
+        .map_err(|e| PlotError::Draw(format!("embedded font: {e}")))?;
+    let scale = PxScale::from(size as f32);
+    let scaled = font.as_scaled(scale);
+    let mut pen = 0.0f32;
+    let mut prev = None;
+    let mut glyphs = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        let id = scaled.glyph_id(c);
+        if let Some(p) = prev {
+            pen += scaled.kern(p, id);
+        }
+        glyphs.push((id, pen));
+        pen += scaled.h_advance(id);
+        prev = Some(id);
+    }
+    let start = match anchor {
+        Anchor::Start => 0.0,
+        Anchor::Middle => -pen / 2.0,
+        Anchor::End => -pen,
+    };
+    let x_height = font
+        .outline_glyph(scaled.glyph_id('x').with_scale(scale))
+        .map_or(size as f32 * 0.45, |g| -g.px_bounds().min.y);
+    let baseline = x_height / 2.0;
+    let (ax, ay) = (at.0 as f32, at.1 as f32);
+    let mut result = Ok(());
+    for (id, dx) in glyphs {
+        // Horizontal text is positioned at its absolute sub-pixel origin; vertical text in a
+        // local frame, rotated pixel by pixel.
+        let origin = if vertical {
+            point(start + dx, baseline)
+        } else {
+            point(ax + start + dx, ay + baseline)
+        };
+        let Some(outline) = font.outline_glyph(id.with_scale_and_position(scale, origin)) else {
+            continue; // a space
+        };
+        let min = outline.px_bounds().min;
+        outline.draw(|gx, gy, coverage| {
+            if coverage <= 0.0 || result.is_err() {
+                return;
+            }
+            let (lx, ly) = (min.x + gx as f32, min.y + gy as f32);
+            let (px, py) = if vertical {
+                (ax + ly, ay - lx)
+            } else {
+                (lx, ly)
+            };
+            let c = color.mix(f64::from(coverage.min(1.0)));
+            if let Err(e) = area.draw_pixel((px.round() as i32, py.round() as i32), &c) {
+                result = Err(PlotError::Draw(e.to_string()));
+            }
+        });
+        result
+            .as_ref()
+            .map_err(|e| PlotError::Draw(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// A legend marker: a small square centred on (x, y) (a rectangle, so that [`Canvas::n_dots`]

@@ -1,4 +1,5 @@
-//! Plots of explanations: summary (beeswarm), bar, dependence, waterfall, shape functions, LIME.
+//! Plots of explanations: summary (beeswarm), bar, dependence, waterfall, shape functions, LIME;
+//! and the calibration diagram of the audit report.
 //!
 //! Every plot reads an [`Explanation`](crate::explain::Explanation) (or, for shape functions and
 //! LIME weights, plain arrays) and never recomputes attributions: what is drawn is what the
@@ -38,6 +39,7 @@
 
 mod axis;
 mod bar;
+mod calibration;
 mod canvas;
 mod color;
 mod dependence;
@@ -55,6 +57,7 @@ use plotters::prelude::{BitMapBackend, IntoDrawingArea, SVGBackend};
 
 pub use axis::{format_signed, format_value};
 pub use bar::{bar, BarOptions};
+pub use calibration::{calibration, wilson_interval, CalibrationBins};
 pub use canvas::{text_width, truncate, Anchor, Canvas, Item};
 pub use dependence::{dependence, DependenceOptions, Interaction};
 pub use interaction::strongest_interaction;
@@ -212,7 +215,7 @@ pub fn to_rgb(canvas: &Canvas) -> Result<Vec<u8>> {
     let mut buf = vec![255u8; w as usize * h as usize * 3];
     {
         let area = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        canvas.render(&area)?;
+        canvas.render_raster(&area)?;
     }
     Ok(buf)
 }

@@ -69,6 +69,29 @@ fn check(pf: &ShapeFunction) -> Result<()> {
     Ok(())
 }
 
+/// The y range: the values, 0 and the band — unless some band limits lie far outside (more than
+/// 3 value-spans beyond the values, as the band of a separated, diverging GLM level does); those
+/// are cut at the axis and counted. Returns ((lo, hi) padded, number of grid points cut).
+fn y_range(pf: &ShapeFunction, band: Option<(&Vec<f64>, &Vec<f64>)>) -> ((f64, f64), usize) {
+    let (vlo, vhi) = axis::finite_range(pf.y.iter().copied().chain([0.0])).unwrap_or((-1.0, 1.0));
+    let span = (vhi - vlo).max(f64::MIN_POSITIVE);
+    let (far_lo, far_hi) = (vlo - 3.0 * span, vhi + 3.0 * span);
+    let mut cut = 0;
+    let mut kept = Vec::new();
+    if let Some((l, u)) = band {
+        for (&a, &b) in l.iter().zip(u) {
+            if a < far_lo || b > far_hi {
+                cut += 1;
+            }
+            kept.push(a.max(far_lo));
+            kept.push(b.min(far_hi));
+        }
+    }
+    let (lo, hi) =
+        axis::finite_range(pf.y.iter().copied().chain(kept).chain([0.0])).unwrap_or((-1.0, 1.0));
+    (axis::pad(lo, hi, 0.06), cut)
+}
+
 /// Lays out the plot of one shape function.
 ///
 /// # Errors
@@ -101,20 +124,30 @@ pub fn shape_function(pf: &ShapeFunction, opts: &PlotOptions) -> Result<Canvas> 
             Some(_) => format!(" · %: share of {} observed rows", count(finite_rug.len())),
         });
     }
-    let width = opts.width.unwrap_or(700).max(300) as f64;
-    let height = (width * 0.62).round().max(300.0);
+    // Many levels: a wider figure, and level names on two staggered lines.
+    let n_levels = pf.levels.as_ref().map_or(0, Vec::len);
+    let default_width = (150.0 + 80.0 * n_levels as f64).clamp(700.0, 1100.0);
+    let width = opts.width.map_or(default_width, f64::from).max(300.0);
+    let stagger = n_levels > 0 && {
+        let sw = (width - 160.0) / n_levels as f64;
+        pf.levels
+            .iter()
+            .flatten()
+            .any(|l| super::canvas::text_width(l, theme::TICK, false) > sw - 4.0)
+    };
+    let extra = if stagger { theme::TICK + 4.0 } else { 0.0 };
+    let (y_range, cut) = y_range(pf, band);
+    if cut > 0 {
+        subtitle.push_str(&format!(
+            " · {cut} band{} cut at the axis",
+            if cut == 1 { "" } else { "s" }
+        ));
+    }
+    let height = (width.min(800.0) * 0.62).round().max(300.0) + extra;
     let mut c = Canvas::new(width as u32, height as u32);
     let y_top = c.header(&title, &subtitle) + 6.0;
-    let y_bottom = height - theme::MARGIN - 56.0;
-    let band_vals = band.map(|(l, u)| l.iter().chain(u.iter()).copied().collect::<Vec<_>>());
-    let (ylo, yhi) = axis::finite_range(
-        pf.y.iter()
-            .copied()
-            .chain(band_vals.unwrap_or_default())
-            .chain([0.0]),
-    )
-    .unwrap_or((-1.0, 1.0));
-    let (ylo, yhi) = axis::pad(ylo, yhi, 0.06);
+    let y_bottom = height - theme::MARGIN - 56.0 - extra;
+    let (ylo, yhi) = y_range;
     let x0 = theme::MARGIN + theme::LABEL + 10.0 + axis::y_tick_width(ylo, yhi, 6) + 10.0;
     let x1 = width - theme::MARGIN - 8.0;
     let ys = Scale::new(ylo, yhi, y_bottom - 14.0, y_top);
@@ -136,23 +169,33 @@ pub fn shape_function(pf: &ShapeFunction, opts: &PlotOptions) -> Result<Canvas> 
             let spec = TextSpec::new(theme::TICK).color(color::MUTED).middle();
             for (l, name) in levels.iter().enumerate() {
                 let cx = slot(l as f64);
-                let label = truncate(name, theme::TICK, false, (sw - 4.0).max(10.0));
-                c.text(cx, y_bottom + 6.0 + theme::TICK / 2.0, label, spec);
+                let (room, dy) = match (stagger, l % 2) {
+                    (true, 1) => (2.0 * sw - 8.0, theme::TICK + 4.0),
+                    (true, _) => (2.0 * sw - 8.0, 0.0),
+                    _ => (sw - 4.0, 0.0),
+                };
+                let label = truncate(name, theme::TICK, false, room.max(10.0));
+                c.text(cx, y_bottom + 6.0 + theme::TICK / 2.0 + dy, label, spec);
             }
             c.line(vec![(x0, y_bottom), (x1, y_bottom)], color::AXIS, 1);
             c.text(
                 (x0 + x1) / 2.0,
-                y_bottom + 16.0 + theme::TICK + theme::LABEL / 2.0,
+                y_bottom + 16.0 + theme::TICK + theme::LABEL / 2.0 + extra,
                 pf.name.clone(),
                 TextSpec::new(theme::LABEL).middle(),
             );
             for (i, (&x, &y)) in pf.x.iter().zip(&pf.y).enumerate() {
                 let cx = slot(x);
                 if let Some((l, u)) = band {
-                    let (a, b) = (ys.map(l[i]), ys.map(u[i]));
+                    let (a, b) = (ys.map(l[i].max(ylo)), ys.map(u[i].min(yhi)));
                     c.line(vec![(cx, a), (cx, b)], color::NEUTRAL, 2);
-                    c.line(vec![(cx - 6.0, a), (cx + 6.0, a)], color::NEUTRAL, 2);
-                    c.line(vec![(cx - 6.0, b), (cx + 6.0, b)], color::NEUTRAL, 2);
+                    // A cap marks a limit; a limit cut at the axis has none.
+                    if l[i] >= ylo {
+                        c.line(vec![(cx - 6.0, a), (cx + 6.0, a)], color::NEUTRAL, 2);
+                    }
+                    if u[i] <= yhi {
+                        c.line(vec![(cx - 6.0, b), (cx + 6.0, b)], color::NEUTRAL, 2);
+                    }
                 }
                 c.dot(cx, ys.map(y), 5, color::NEUTRAL);
             }
@@ -181,13 +224,13 @@ pub fn shape_function(pf: &ShapeFunction, opts: &PlotOptions) -> Result<Canvas> 
                 let mut poly: Vec<(f64, f64)> =
                     pf.x.iter()
                         .zip(u.iter())
-                        .map(|(&x, &v)| (xs.map(x), ys.map(v)))
+                        .map(|(&x, &v)| (xs.map(x), ys.map(v.clamp(ylo, yhi))))
                         .collect();
                 poly.extend(
                     pf.x.iter()
                         .zip(l.iter())
                         .rev()
-                        .map(|(&x, &v)| (xs.map(x), ys.map(v))),
+                        .map(|(&x, &v)| (xs.map(x), ys.map(v.clamp(ylo, yhi)))),
                 );
                 c.polygon(poly, color::BAND);
             }
@@ -225,4 +268,42 @@ pub fn shape_function(pf: &ShapeFunction, opts: &PlotOptions) -> Result<Canvas> 
         }
     }
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels(upper: f64) -> ShapeFunction {
+        ShapeFunction {
+            name: "purpose".into(),
+            x: vec![0.0, 1.0, 2.0],
+            y: vec![0.5, -0.2, 0.1],
+            lower: Some(vec![0.2, -0.5, -upper]),
+            upper: Some(vec![0.8, 0.1, upper]),
+            rug: vec![0.0, 1.0, 2.0],
+            levels: Some(vec!["a".into(), "b".into(), "c".into()]),
+            y_label: "contribution".into(),
+        }
+    }
+
+    #[test]
+    fn a_diverging_band_is_cut_and_said_so() {
+        let pf = levels(30_000.0);
+        let band = Some((pf.lower.as_ref().unwrap(), pf.upper.as_ref().unwrap()));
+        let ((lo, hi), cut) = y_range(&pf, band);
+        assert_eq!(cut, 1);
+        assert!(lo > -3.0 && hi < 3.0, "{lo} {hi}");
+        let c = shape_function(&pf, &PlotOptions::default()).unwrap();
+        assert!(c
+            .texts()
+            .iter()
+            .any(|t| t.contains("1 band cut at the axis")));
+        // A band of ordinary width is drawn in full.
+        let pf = levels(0.6);
+        let band = Some((pf.lower.as_ref().unwrap(), pf.upper.as_ref().unwrap()));
+        let ((lo, hi), cut) = y_range(&pf, band);
+        assert_eq!(cut, 0);
+        assert!(lo < -0.6 && hi > 0.8);
+    }
 }

@@ -201,13 +201,17 @@ pub fn summary(e: &Explanation, opts: &SummaryOptions) -> Result<Canvas> {
     let height_wo_header = rows.len() as f64 * row_h + 62.0 + theme::MARGIN;
     let header_h = theme::MARGIN + theme::TITLE + 6.0 + theme::SUBTITLE + 6.0 + 8.0;
     let height = (header_h + height_wo_header).ceil();
+    let (lo, hi, clipped) = x_range(&rows);
+    if clipped > 0 {
+        subtitle.push_str(&format!(
+            " · {} outlying dots clipped to the axis edges",
+            count(clipped)
+        ));
+    }
     let mut c = Canvas::new(width as u32, height as u32);
     let y_top = c.header(&title, &subtitle);
     let y_bottom = y_top + rows.len() as f64 * row_h;
 
-    let (lo, hi) = axis::finite_range(rows.iter().flat_map(|r| r.values.iter().copied()))
-        .unwrap_or((-1.0, 1.0));
-    let (lo, hi) = axis::pad(lo.min(0.0), hi.max(0.0), 0.04);
     let scale = Scale::new(lo, hi, x0, x1);
     axis::x_axis(
         &mut c,
@@ -232,7 +236,11 @@ pub fn summary(e: &Explanation, opts: &SummaryOptions) -> Result<Canvas> {
         c.line(vec![(x0, yc), (x1, yc)], color::GRID, 1);
         let label = truncate(&row.label, theme::NAME, false, name_w);
         c.text(x0 - 10.0, yc, label, TextSpec::new(theme::NAME).end());
-        let xs: Vec<f64> = row.values.iter().map(|&v| scale.map(v)).collect();
+        let xs: Vec<f64> = row
+            .values
+            .iter()
+            .map(|&v| scale.map(v.clamp(lo, hi)))
+            .collect();
         let offsets = swarm_offsets(&xs, diameter, &order);
         let max_level = offsets.iter().fold(0.0f64, |a, b| a.max(b.abs()));
         let step = if max_level > 0.0 {
@@ -285,9 +293,64 @@ pub fn summary(e: &Explanation, opts: &SummaryOptions) -> Result<Canvas> {
     Ok(c)
 }
 
+/// The x range: every value and 0, padded — unless a few extreme values would squeeze the rest
+/// into a sliver (the full span more than 4× the 0.5–99.5th percentile span, as a diverging GLM
+/// level or one huge attribution does). Then the axis covers the percentiles (and 0) plus half
+/// their span on each side, and the dots beyond are drawn at its edges and counted in the
+/// subtitle. Returns (lo, hi, clipped).
+fn x_range(rows: &[Row]) -> (f64, f64, usize) {
+    let mut all: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| r.values.iter().copied())
+        .filter(|v| v.is_finite())
+        .collect();
+    if all.is_empty() {
+        return (-1.0, 1.0, 0);
+    }
+    all.sort_by(f64::total_cmp);
+    let q = |p: f64| all[((all.len() - 1) as f64 * p).round() as usize];
+    let (full_lo, full_hi) = (all[0].min(0.0), all[all.len() - 1].max(0.0));
+    let (rob_lo, rob_hi) = (q(0.005).min(0.0), q(0.995).max(0.0));
+    let span = rob_hi - rob_lo;
+    if span > 0.0 && (full_hi - full_lo) > 4.0 * span {
+        // Keep a margin of half the span beyond the percentiles: the tail of a real
+        // distribution stays on the axis, only far-away values are clipped.
+        let (lo, hi) = axis::pad(
+            full_lo.max(rob_lo - 0.5 * span),
+            full_hi.min(rob_hi + 0.5 * span),
+            0.04,
+        );
+        let clipped = all.iter().filter(|&&v| v < lo || v > hi).count();
+        (lo, hi, clipped)
+    } else {
+        let (lo, hi) = axis::pad(full_lo, full_hi, 0.04);
+        (lo, hi, 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extreme_values_clip_the_axis_and_are_counted() {
+        let row = |values: Vec<f64>| Row {
+            label: "f".into(),
+            color: vec![None; values.len()],
+            values,
+        };
+        // 1000 values in [-1, 1] and two at -40: clipped, both counted.
+        let mut v: Vec<f64> = (0..1000).map(|i| (i as f64 / 500.0) - 1.0).collect();
+        v.extend([-40.0, -40.0]);
+        let (lo, hi, clipped) = x_range(&[row(v)]);
+        assert!(lo > -2.2 && lo < -2.0 && hi > 1.0 && hi < 2.2, "{lo} {hi}");
+        assert_eq!(clipped, 2);
+        // A wide but even spread is not clipped.
+        let v: Vec<f64> = (0..1000).map(|i| i as f64 - 500.0).collect();
+        let (lo, hi, clipped) = x_range(&[row(v)]);
+        assert_eq!(clipped, 0);
+        assert!(lo < -500.0 && hi > 499.0);
+    }
 
     #[test]
     fn swarm_alternates_and_stacks_per_bin() {

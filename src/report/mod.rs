@@ -12,11 +12,12 @@
 //! out of the report layer.
 //!
 //! Sections: key numbers; data summary with data-quality warnings; performance on the data given
-//! with a calibration table by decile; global importance; the summary (beeswarm) plot; dependence
-//! plots of the top features; shape functions of additive models when given; local explanations
-//! (waterfalls and reason codes) of a few rows; explanation quality (additivity, Kernel SHAP
-//! standard errors, LIME fidelity); provenance (version, SHA-256 of model and data, seed, method,
-//! UTC date).
+//! with a calibration diagram (binary models: decile bins, Wilson intervals, expected calibration
+//! error) and table by decile; global importance; the summary (beeswarm) plot; dependence plots of
+//! the top features; shape functions of additive models when given, in importance order; local
+//! explanations (waterfalls and reason codes) of a few rows; explanation quality (additivity,
+//! Kernel SHAP standard errors, LIME fidelity, held-out R² and stability); provenance (version,
+//! SHA-256 of model, data and any background/reference file, seed, method, UTC date).
 
 mod data_summary;
 mod html;

@@ -30,6 +30,9 @@ pub struct Provenance {
     pub generated_utc: String,
     /// The command line, when run from the CLI.
     pub command: Option<String>,
+    /// Other input files that shaped the report — background rows of an interventional or
+    /// sampling explainer, the reference rows of reason codes — as (role, file, SHA-256 hex).
+    pub other_inputs: Vec<(String, String, String)>,
 }
 
 /// SHA-256 of a file's bytes, as lowercase hex.

@@ -333,6 +333,23 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
             page.table(&["metric", "#value", "meaning"], &rows);
             if !p.calibration.is_empty() {
                 page.h3("Calibration by decile of the prediction");
+                if let TargetKind::Binary { classes } = &input.model.task {
+                    let bins = plot::CalibrationBins {
+                        mean_predicted: p.calibration.iter().map(|c| c.mean_prediction).collect(),
+                        observed_rate: p.calibration.iter().map(|c| c.mean_target).collect(),
+                        counts: p.calibration.iter().map(|c| c.n).collect(),
+                        event: format!(
+                            "{} = {}",
+                            input.model.target_name.as_deref().unwrap_or("the target"),
+                            classes.get(1).map_or("1", String::as_str)
+                        ),
+                    };
+                    let fig = plot::calibration(&bins, &PlotOptions::default())?;
+                    page.figure(
+                        &plot::to_svg(&fig)?,
+                        "Each point is a tenth of the rows, sorted by prediction: its mean predicted probability against the share that had the event. On the dashed diagonal the predictions mean what they say; a bar that crosses the diagonal is consistent with calibration at this sample size. The expected calibration error is the row-weighted mean distance from the diagonal.",
+                    );
+                }
                 let rows: Vec<Vec<String>> = p
                     .calibration
                     .iter()
@@ -422,8 +439,27 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
     // Shape functions.
     if !input.shape_functions.is_empty() {
         page.h2("shape", "Shape functions");
-        page.p("The additive model's term for each feature: its exact contribution over the feature's range, with a confidence band; ticks along the bottom show where the data are.");
-        for sf in &input.shape_functions {
+        // In importance order, as the other sections; terms of features the explanation does not
+        // name go last, in the order given.
+        let rank = |name: &str| {
+            ranked
+                .iter()
+                .position(|&j| features[j].name == name)
+                .unwrap_or(usize::MAX)
+        };
+        let mut shapes: Vec<&plot::ShapeFunction> = input.shape_functions.iter().collect();
+        shapes.sort_by_key(|sf| rank(&sf.name));
+        let shown = shapes.len().min(opts.top_features.max(1));
+        let more = if shown < shapes.len() {
+            format!(
+                " The {shown} most important of {} terms are shown.",
+                shapes.len()
+            )
+        } else {
+            String::new()
+        };
+        page.p(&format!("The additive model's term for each feature: its exact contribution over the feature's range (the same numbers as the feature's attribution), with a pointwise 95% confidence band where the fit has a coefficient covariance; ticks along the bottom show where the data are, and categorical terms show each level's share of rows.{more}"));
+        for sf in shapes.into_iter().take(shown) {
             let c = plot::shape_function(sf, &PlotOptions::default())?;
             page.figure(&plot::to_svg(&c)?, "");
         }
@@ -534,6 +570,10 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
             "bad",
             &format!("Additivity FAILS: max |base + Σ attributions − model output| = {err:.3e} at row {row}. The attributions do not explain this model's output."),
         ),
+        None if e.meta().method == "lime" => page.status(
+            "ok",
+            "Additivity does not apply to LIME: its values add up to the local surrogate's prediction, not to the model's output. How well the surrogate matches the model is its fidelity, below.",
+        ),
         None => page.status("warn", "Additivity not checked: the model's output was not supplied."),
     }
     if let Some(se) = e.std_errors() {
@@ -576,6 +616,41 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
             );
         }
     }
+    if let Some(crate::explain::Diagnostics::Lime(d)) = &e.meta().diagnostics {
+        let mean = |v: &[f64]| {
+            let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+            (!f.is_empty()).then(|| f.iter().sum::<f64>() / f.len() as f64)
+        };
+        let mut parts = Vec::new();
+        if let Some(h) = mean(&d.r2_holdout) {
+            parts.push(format!("held-out R² {h:.3} on fresh perturbations"));
+        }
+        if let Some(w) = mean(&d.kernel_width) {
+            parts.push(format!("kernel width {w:.3}"));
+        }
+        if d.repeats >= 2 {
+            for (name, v) in [
+                ("VSI", &d.vsi),
+                ("CSI", &d.csi),
+                ("top-k Jaccard", &d.top_k_jaccard),
+            ] {
+                if let Some(m) = mean(v) {
+                    parts.push(format!("{name} {m:.3}"));
+                }
+            }
+            page.p(&format!(
+                "LIME, means over rows: {}. Stability over {} runs with different seeds: VSI (same features chosen) and CSI (coefficients agree) from Visani et al. (2022), and the Jaccard index of the top {} features; 1 is perfectly stable.",
+                parts.join(", "),
+                d.repeats,
+                d.top_k
+            ));
+        } else {
+            page.p(&format!(
+                "LIME, means over rows: {}. Stability across seeds was not measured (run with --lime-repeats 2 or more).",
+                parts.join(", ")
+            ));
+        }
+    }
     if !e.meta().history.is_empty() {
         page.p(&format!(
             "Operations applied to the explanation: {}.",
@@ -612,6 +687,10 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
             format!("{label} SHA-256"),
             hash.clone().unwrap_or_else(|| "not recorded".into()),
         ]);
+    }
+    for (role, file, hash) in &prov.other_inputs {
+        prow.push(vec![format!("{role} file"), file.clone()]);
+        prow.push(vec![format!("{role} SHA-256"), hash.clone()]);
     }
     if let Some(c) = &prov.command {
         prow.push(vec!["command".to_string(), c.clone()]);

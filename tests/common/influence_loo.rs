@@ -78,26 +78,44 @@ fn without(train: &Dataset, k: usize) -> Dataset {
 
 /// `out[j][r]` = loss of test row r after refitting the GLM without training row `rows[j]`,
 /// minus the loss of the full fit.
-pub fn glm_loo(params: &GlmParams, train: &Dataset, test: &Dataset, rows: &[usize]) -> Vec<Vec<f64>> {
+pub fn glm_loo(
+    params: &GlmParams,
+    train: &Dataset,
+    test: &Dataset,
+    rows: &[usize],
+) -> Vec<Vec<f64>> {
     let full = params.fit(train, None, None).expect("full fit");
     let base = losses(&full, test, true);
     rows.iter()
         .map(|&k| {
             let m = params.fit(&without(train, k), None, None).expect("LOO fit");
-            losses(&m, test, true).iter().zip(&base).map(|(a, b)| a - b).collect()
+            losses(&m, test, true)
+                .iter()
+                .zip(&base)
+                .map(|(a, b)| a - b)
+                .collect()
         })
         .collect()
 }
 
 /// As [`glm_loo`] for a gradient-boosted model (retrained with the same seed and parameters).
-pub fn gbdt_loo(params: &GbdtParams, train: &Dataset, test: &Dataset, rows: &[usize]) -> Vec<Vec<f64>> {
+pub fn gbdt_loo(
+    params: &GbdtParams,
+    train: &Dataset,
+    test: &Dataset,
+    rows: &[usize],
+) -> Vec<Vec<f64>> {
     let (full, _) = params.fit(train).expect("full fit");
     let probability = full.link != glassbox::model::Link::Identity;
     let base = losses(&full, test, probability);
     rows.iter()
         .map(|&k| {
             let (m, _) = params.fit(&without(train, k)).expect("LOO fit");
-            losses(&m, test, probability).iter().zip(&base).map(|(a, b)| a - b).collect()
+            losses(&m, test, probability)
+                .iter()
+                .zip(&base)
+                .map(|(a, b)| a - b)
+                .collect()
         })
         .collect()
 }

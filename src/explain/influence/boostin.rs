@@ -103,7 +103,12 @@ impl Influence for BoostIn {
         "boostin"
     }
 
-    fn influence(&self, x: ArrayView1<f64>, y: Option<f64>, target: InfluenceTarget) -> Result<Vec<f64>> {
+    fn influence(
+        &self,
+        x: ArrayView1<f64>,
+        y: Option<f64>,
+        target: InfluenceTarget,
+    ) -> Result<Vec<f64>> {
         let k = self.rp.objective.n_outputs();
         let label = match target {
             InfluenceTarget::Loss => {
@@ -129,7 +134,11 @@ impl Influence for BoostIn {
                     self.rp.objective.gradients(&[y], &scores, &mut gh);
                 }
             }
-            let g = if label.is_some() { gh[class][0][0] } else { 1.0 };
+            let g = if label.is_some() {
+                gh[class][0][0]
+            } else {
+                1.0
+            };
             let leaf = tree.leaf_index(&row);
             let (a, b) = self.rp.range[t][leaf];
             let d = &self.deriv[t];
@@ -145,7 +154,11 @@ impl Influence for BoostIn {
         let t_n = self.deriv.len();
         Ok((0..self.rp.n)
             .into_par_iter()
-            .map(|i| (0..t_n).map(|t| self.rp.grad[t][i] * self.deriv[t][i]).sum())
+            .map(|i| {
+                (0..t_n)
+                    .map(|t| self.rp.grad[t][i] * self.deriv[t][i])
+                    .sum()
+            })
             .collect())
     }
 }

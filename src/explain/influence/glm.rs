@@ -108,7 +108,9 @@ impl GlmInfluence {
         offset: Option<ArrayView1<f64>>,
     ) -> Result<GlmInfluence> {
         let n = x.nrows();
-        if y.len() != n || weights.is_some_and(|w| w.len() != n) || offset.is_some_and(|o| o.len() != n)
+        if y.len() != n
+            || weights.is_some_and(|w| w.len() != n)
+            || offset.is_some_and(|o| o.len() != n)
         {
             return Err(ExplainError::Shape(format!(
                 "{n} training rows but {} labels / weights / offsets",
@@ -165,8 +167,12 @@ impl GlmInfluence {
         let eta: Vec<f64> = (0..n)
             .map(|i| xd.row(i).dot(&ArrayView1::from(beta)) + off[i])
             .collect();
-        let d1: Vec<f64> = (0..n).map(|i| dl_deta(family, link, y[i], eta[i])).collect();
-        let d2: Vec<f64> = (0..n).map(|i| d2l_deta2(family, link, y[i], eta[i])).collect();
+        let d1: Vec<f64> = (0..n)
+            .map(|i| dl_deta(family, link, y[i], eta[i]))
+            .collect();
+        let d2: Vec<f64> = (0..n)
+            .map(|i| d2l_deta2(family, link, y[i], eta[i]))
+            .collect();
         if let Some(i) = (0..n).find(|&i| !(d1[i].is_finite() && d2[i].is_finite())) {
             return Err(ExplainError::Unsupported(format!(
                 "training row {}: the loss gradient is not finite (fitted mean at the edge of the {} family's range)",
@@ -231,7 +237,12 @@ impl GlmInfluence {
     }
 
     /// The gradient, on the active coordinates, of the explained row's loss or linear predictor.
-    fn gradient(&self, x: ArrayView1<f64>, y: Option<f64>, target: InfluenceTarget) -> Result<Vec<f64>> {
+    fn gradient(
+        &self,
+        x: ArrayView1<f64>,
+        y: Option<f64>,
+        target: InfluenceTarget,
+    ) -> Result<Vec<f64>> {
         let xd = self.glm.design_matrix(x.insert_axis(Axis(0)));
         let row = xd.row(0);
         let scale = match target {
@@ -256,7 +267,12 @@ impl Influence for GlmInfluence {
         "glm-exact"
     }
 
-    fn influence(&self, x: ArrayView1<f64>, y: Option<f64>, target: InfluenceTarget) -> Result<Vec<f64>> {
+    fn influence(
+        &self,
+        x: ArrayView1<f64>,
+        y: Option<f64>,
+        target: InfluenceTarget,
+    ) -> Result<Vec<f64>> {
         let g = self.gradient(x, y, target)?;
         self.core.influence_of_gradient(&g)
     }

@@ -49,7 +49,11 @@ impl LeafInfluence {
     /// # Errors
     /// As [`super::BoostIn::new`], plus [`ExplainError::Unsupported`] for a multiclass model or
     /// data too large for the O(n²·T) method.
-    pub fn new(model: &TreeEnsemble, x: ArrayView2<f64>, y: ArrayView1<f64>) -> Result<LeafInfluence> {
+    pub fn new(
+        model: &TreeEnsemble,
+        x: ArrayView2<f64>,
+        y: ArrayView1<f64>,
+    ) -> Result<LeafInfluence> {
         let rp = Replay::new(model, x, y)?;
         if rp.objective.n_outputs() != 1 {
             return Err(ExplainError::Unsupported(
@@ -94,7 +98,8 @@ impl LeafInfluence {
                     for (t, tree) in rp.model.trees.iter().enumerate() {
                         acc.clear();
                         acc.resize(tree.nodes.len(), 0.0);
-                        let (leaf, g, h, h3) = (&rp.leaf_of[t], &rp.grad[t], &rp.hess[t], &rp.third[t]);
+                        let (leaf, g, h, h3) =
+                            (&rp.leaf_of[t], &rp.grad[t], &rp.hess[t], &rp.third[t]);
                         for j in 0..n {
                             if jac[j] != 0.0 {
                                 let l = leaf[j] as usize;
@@ -144,7 +149,12 @@ impl Influence for LeafInfluence {
         "leaf-influence"
     }
 
-    fn influence(&self, x: ArrayView1<f64>, y: Option<f64>, target: InfluenceTarget) -> Result<Vec<f64>> {
+    fn influence(
+        &self,
+        x: ArrayView1<f64>,
+        y: Option<f64>,
+        target: InfluenceTarget,
+    ) -> Result<Vec<f64>> {
         let row = x.to_vec();
         let leaves = self.rp.leaves_of(&row);
         let score = self.rp.model.base_score[0]

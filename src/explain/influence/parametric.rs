@@ -57,7 +57,11 @@ impl CholeskyInverse {
     pub fn new(h: ArrayView2<f64>) -> Result<CholeskyInverse> {
         let p = h.nrows();
         if h.ncols() != p {
-            return Err(ExplainError::Shape(format!("Hessian is {}×{}", p, h.ncols())));
+            return Err(ExplainError::Shape(format!(
+                "Hessian is {}×{}",
+                p,
+                h.ncols()
+            )));
         }
         let m = Mat::<f64>::from_fn(p, p, |i, j| h[[i, j]]);
         let llt = m.llt(Side::Lower).map_err(|_| {
@@ -152,7 +156,9 @@ impl<F: Fn(&[f64], &mut [f64]) + Send + Sync> InverseHessian for ConjugateGradie
                 return Ok(());
             }
             (self.hvp)(&d, &mut hd);
-            hd.iter_mut().zip(&d).for_each(|(h, di)| *h += self.damping * di);
+            hd.iter_mut()
+                .zip(&d)
+                .for_each(|(h, di)| *h += self.damping * di);
             let dhd = dot(&d, &hd);
             if !(dhd > 0.0) {
                 return Err(ExplainError::Unsupported(format!(
@@ -250,11 +256,7 @@ impl ParametricInfluence {
         const BLOCK: usize = 2048;
         for start in (0..n).step_by(BLOCK) {
             let end = (start + BLOCK).min(n);
-            let mut m = self
-                .own
-                .slice(ndarray::s![start..end, ..])
-                .t()
-                .to_owned();
+            let mut m = self.own.slice(ndarray::s![start..end, ..]).t().to_owned();
             self.inverse.solve_columns(&mut m)?;
             for (k, o) in out[start..end].iter_mut().enumerate() {
                 *o = self.removal.row(start + k).dot(&m.column(k));
@@ -291,7 +293,9 @@ mod tests {
             assert!((a[i] - b[i]).abs() < 1e-10, "{a:?} vs {b:?}");
         }
         // H a = original vector
-        let back: Vec<f64> = (0..3).map(|i| (0..3).map(|j| h[[i, j]] * a[j]).sum()).collect();
+        let back: Vec<f64> = (0..3)
+            .map(|i| (0..3).map(|j| h[[i, j]] * a[j]).sum())
+            .collect();
         for (x, y) in back.iter().zip([1.0, -2.0, 0.5]) {
             assert!((x - y).abs() < 1e-12);
         }

@@ -92,7 +92,13 @@ impl Replay {
         let xs = x.as_slice().expect("standard layout");
         let y = y.to_vec();
         let n_trees = model.trees.len();
-        let mut scores: Vec<f64> = model.base_score.iter().copied().cycle().take(n * k).collect();
+        let mut scores: Vec<f64> = model
+            .base_score
+            .iter()
+            .copied()
+            .cycle()
+            .take(n * k)
+            .collect();
         let mut gh = vec![vec![[0.0f64; 2]; n]; k];
         let mut third_round = vec![vec![0.0f64; n]; k];
         let mut rp = Replay {
@@ -175,7 +181,11 @@ impl Replay {
         let (learning_rate, lambda) = recover_rate_and_l2(&leaves)?;
         for (t, d) in rp.denom.iter_mut().enumerate() {
             for (node, h) in d.iter_mut().enumerate() {
-                *h = if model.trees[t].nodes[node].is_leaf() { *h + lambda } else { 0.0 };
+                *h = if model.trees[t].nodes[node].is_leaf() {
+                    *h + lambda
+                } else {
+                    0.0
+                };
             }
         }
         rp.learning_rate = learning_rate;

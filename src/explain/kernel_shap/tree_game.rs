@@ -91,9 +91,11 @@ impl<'a> TreeBackground<'a> {
 /// Appends, for every node of every tree, whether `row` goes left there.
 fn push_directions(ens: &TreeEnsemble, row: &[f64], left: &mut Vec<bool>) {
     for t in &ens.trees {
-        left.extend(t.nodes.iter().map(|n| {
-            !n.is_leaf() && n.goes_left(row[n.feature as usize], &t.category_words)
-        }));
+        left.extend(
+            t.nodes
+                .iter()
+                .map(|n| !n.is_leaf() && n.goes_left(row[n.feature as usize], &t.category_words)),
+        );
     }
 }
 
@@ -168,7 +170,11 @@ impl<'a> TreeGame<'a> {
                 let out = ens.tree_output[t] as usize;
                 d.clear();
                 if !dirs.discover(&mut d, &mut leaves) {
-                    game.direct[g].push(Direct { tree: t, b, weight: w });
+                    game.direct[g].push(Direct {
+                        tree: t,
+                        b,
+                        weight: w,
+                    });
                     continue;
                 }
                 if d.is_empty() {
@@ -237,7 +243,11 @@ impl<'a> TreeGame<'a> {
         let tables = std::mem::take(&mut self.tables[g]);
         let masks: Vec<u64> = tables
             .iter()
-            .map(|t| self.vars[t.vars.clone()].iter().fold(0u64, |a, &j| a | 1 << j))
+            .map(|t| {
+                self.vars[t.vars.clone()]
+                    .iter()
+                    .fold(0u64, |a, &j| a | 1 << j)
+            })
             .collect();
         let mut order: Vec<usize> = (0..tables.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(tables[i].vars.len()), i));

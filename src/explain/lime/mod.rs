@@ -320,6 +320,37 @@ pub fn explain_lime(
     .with_data(x.to_owned())
 }
 
+/// The readable condition behind each feature's LIME value for the explained row `x` — lime's
+/// `as_list()` labels, such as `12 < duration <= 24` or `checking_status = <0` — from the same
+/// training statistics and discretisation that [`explain_lime`] uses with these `params`.
+///
+/// # Errors
+/// [`ExplainError::Shape`] when `x` or `training` do not have the schema's feature count or
+/// `training` is empty.
+pub fn conditions(
+    training: ArrayView2<f64>,
+    schema: &crate::data::FeatureSchema,
+    params: &LimeParams,
+    x: &[f64],
+) -> Result<Vec<String>> {
+    let m = schema.len();
+    if x.len() != m || training.ncols() != m || training.nrows() == 0 {
+        return Err(ExplainError::Shape(format!(
+            "LIME conditions need a row and a non-empty training sample with the model's {m} features (got {} values and {} × {})",
+            x.len(),
+            training.nrows(),
+            training.ncols()
+        )));
+    }
+    let stats = TrainingStats::new(training, schema, params.discretize, params.around);
+    Ok(schema
+        .features()
+        .iter()
+        .enumerate()
+        .map(|(j, f)| stats.condition(j, f, x[j]))
+        .collect())
+}
+
 fn apply_link(link: Option<crate::model::Link>, y: &mut Array2<f64>) {
     if let Some(link) = link {
         for mut row in y.rows_mut() {

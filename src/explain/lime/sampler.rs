@@ -23,7 +23,7 @@ use ndarray::ArrayView2;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::FeatureSchema;
+use crate::data::{format_number, Feature, FeatureSchema};
 
 /// Numeric discretisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,6 +228,33 @@ impl TrainingStats {
                 vr[j] = val;
                 zr[j] = rep;
             }
+        }
+    }
+}
+
+impl TrainingStats {
+    /// lime's readable condition for feature `j` at the explained value `v` (its `as_list()`
+    /// label): `a < name <= b` (or `name <= a`, `name > b`) for a binned feature — the bin the
+    /// surrogate's weight is about — `name = level` for a category, `name = v` for a continuous
+    /// feature, and `name is missing` for a missing value.
+    pub fn condition(&self, j: usize, feature: &Feature, v: f64) -> String {
+        let name = &feature.name;
+        if v.is_nan() {
+            return format!("{name} is missing");
+        }
+        match &self.columns[j] {
+            Column::Categorical { .. } => format!("{name} = {}", feature.display_value(v)),
+            Column::Binned { edges, .. } => {
+                let b = bin(edges, v);
+                let f = |e: f64| format_number(e);
+                match (b.checked_sub(1).and_then(|i| edges.get(i)), edges.get(b)) {
+                    (None, Some(&hi)) => format!("{name} <= {}", f(hi)),
+                    (Some(&lo), None) => format!("{name} > {}", f(lo)),
+                    (Some(&lo), Some(&hi)) => format!("{} < {name} <= {}", f(lo), f(hi)),
+                    (None, None) => format!("{name} = {}", f(v)),
+                }
+            }
+            Column::Continuous { .. } => format!("{name} = {}", format_number(v)),
         }
     }
 }

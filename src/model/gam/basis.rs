@@ -125,7 +125,12 @@ pub fn null_space_of(c: &[f64]) -> Vec<f64> {
     let mut z = vec![0.0; k * (k - 1)];
     for i in 0..k {
         for j in 1..k {
-            let h = f64::from(i == j) - if vv > 0.0 { 2.0 * v[i] * v[j] / vv } else { 0.0 };
+            let h = f64::from(i == j)
+                - if vv > 0.0 {
+                    2.0 * v[i] * v[j] / vv
+                } else {
+                    0.0
+                };
             z[i * (k - 1) + (j - 1)] = h;
         }
     }

@@ -68,7 +68,9 @@ impl Spec {
     /// Writes the term's θ-space design columns for one (filled) row.
     fn row(&self, x: ArrayView1<f64>, out: &mut [f64]) {
         match self {
-            Spec::Smooth { feature, basis, z, .. } => constrained_row(basis, z, x[*feature], out),
+            Spec::Smooth {
+                feature, basis, z, ..
+            } => constrained_row(basis, z, x[*feature], out),
             Spec::Linear { feature } => out[0] = x[*feature],
             Spec::Factor { feature, .. } => {
                 out.iter_mut().for_each(|v| *v = 0.0);
@@ -194,8 +196,9 @@ fn numeric_of(ds: &Dataset, option: &'static str, name: &str) -> Result<usize, G
         return Err(GamError::BadFeature {
             option,
             feature: name.to_string(),
-            problem: "is categorical; only numeric features can be monotone or part of an interaction"
-                .into(),
+            problem:
+                "is categorical; only numeric features can be monotone or part of an interaction"
+                    .into(),
         });
     }
     Ok(j)
@@ -247,7 +250,8 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
     // Training matrix with missing values filled.
     let mut xf = ds.x().clone();
     for (j, imp) in design.imputations().iter().enumerate() {
-        xf.column_mut(j).mapv_inplace(|v| if v.is_nan() { imp.fill } else { v });
+        xf.column_mut(j)
+            .mapv_inplace(|v| if v.is_nan() { imp.fill } else { v });
     }
     let mut monotone = vec![0i8; schema.len()];
     for (name, s) in &params.monotone {
@@ -283,7 +287,11 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
                 }
             }
             let budget = (n / 2).saturating_sub(other);
-            let k = if smooth == 0 { super::DEFAULT_SPLINES } else { (budget / smooth + 1).clamp(4, super::DEFAULT_SPLINES) };
+            let k = if smooth == 0 {
+                super::DEFAULT_SPLINES
+            } else {
+                (budget / smooth + 1).clamp(4, super::DEFAULT_SPLINES)
+            };
             if k < super::DEFAULT_SPLINES {
                 warnings.push(GamWarning::BasisForRows { rows: n, k });
             }
@@ -429,8 +437,14 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
                 let s1 = sandwich(&difference_penalty(k1, 2), &z[0], k1, k1 - 1);
                 let s2 = sandwich(&difference_penalty(k2, 2), &z[1], k2, k2 - 1);
                 vec![
-                    (kron(&s1, k1 - 1, &identity(k2 - 1), k2 - 1), (k1 - 2) * (k2 - 1)),
-                    (kron(&identity(k1 - 1), k1 - 1, &s2, k2 - 1), (k1 - 1) * (k2 - 2)),
+                    (
+                        kron(&s1, k1 - 1, &identity(k2 - 1), k2 - 1),
+                        (k1 - 2) * (k2 - 1),
+                    ),
+                    (
+                        kron(&identity(k1 - 1), k1 - 1, &s2, k2 - 1),
+                        (k1 - 1) * (k2 - 2),
+                    ),
                 ]
             }
             _ => vec![],
@@ -438,7 +452,11 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
         let bn = block_norm(st, len);
         for (sm, rank) in raw {
             let fnorm = frobenius(&sm);
-            let norm = if fnorm > 0.0 && bn > 0.0 { bn / fnorm } else { 1.0 };
+            let norm = if fnorm > 0.0 && bn > 0.0 {
+                bn / fnorm
+            } else {
+                1.0
+            };
             pens.push(Pen {
                 term: t,
                 start: st,
@@ -735,10 +753,18 @@ struct Solution {
 }
 
 /// Cholesky solve of `h θ = r`, with the inverse when asked.
-fn chol(h: &Array2<f64>, r: &Array1<f64>, want_inv: bool, it: usize) -> Result<(Vec<f64>, Option<Array2<f64>>), GamError> {
+fn chol(
+    h: &Array2<f64>,
+    r: &Array1<f64>,
+    want_inv: bool,
+    it: usize,
+) -> Result<(Vec<f64>, Option<Array2<f64>>), GamError> {
     let p = h.nrows();
     let mut ridge = 0.0;
-    let maxdiag = (0..p).map(|i| h[[i, i]].abs()).fold(0.0, f64::max).max(1e-300);
+    let maxdiag = (0..p)
+        .map(|i| h[[i, i]].abs())
+        .fold(0.0, f64::max)
+        .max(1e-300);
     for attempt in 0..3 {
         let m = Mat::<f64>::from_fn(p, p, |i, j| h[[i, j]] + if i == j { ridge } else { 0.0 });
         if let Ok(llt) = m.llt(Side::Lower) {
@@ -831,7 +857,10 @@ fn solve(
     let inner_max = if auto { 30 } else { 1 };
     let unit = vec![1.0; n];
     let deviance = |mu: &[f64]| -> f64 {
-        y.iter().zip(mu).map(|(&v, &m)| family.unit_deviance(v, m)).sum()
+        y.iter()
+            .zip(mu)
+            .map(|(&v, &m)| family.unit_deviance(v, m))
+            .sum()
     };
     for it in 1..=max_iter {
         iterations = it;

@@ -444,7 +444,12 @@ impl Gam {
                     vec![*feature],
                     match self.schema.features().get(*feature).map(|f| &f.kind) {
                         Some(crate::data::FeatureKind::Categorical { levels }) => levels.len(),
-                        _ => return Err(format!("factor term '{}' reads a non-categorical feature", t.name)),
+                        _ => {
+                            return Err(format!(
+                                "factor term '{}' reads a non-categorical feature",
+                                t.name
+                            ))
+                        }
                     },
                 ),
                 TermKind::Tensor {
@@ -453,15 +458,25 @@ impl Gam {
                     basis_means,
                 } => {
                     if basis_means[0].len() != bases[0].k || basis_means[1].len() != bases[1].k {
-                        return Err(format!("term '{}': basis means do not match the bases", t.name));
+                        return Err(format!(
+                            "term '{}': basis means do not match the bases",
+                            t.name
+                        ));
                     }
                     (features.to_vec(), bases[0].k * bases[1].k)
                 }
             };
             if fs.iter().any(|&f| f >= m) {
-                return Err(format!("term '{}' reads a feature that does not exist", t.name));
+                return Err(format!(
+                    "term '{}' reads a feature that does not exist",
+                    t.name
+                ));
             }
-            if let TermKind::Smooth { basis, .. } | TermKind::Tensor { bases: [basis, _], .. } = &t.kind {
+            if let TermKind::Smooth { basis, .. }
+            | TermKind::Tensor {
+                bases: [basis, _], ..
+            } = &t.kind
+            {
                 if basis.k < 4 || !(basis.lo <= basis.hi) {
                     return Err(format!("term '{}' has an invalid basis", t.name));
                 }

@@ -57,7 +57,9 @@ impl Gam {
                 match &t.kind {
                     TermKind::Smooth { feature, basis, .. } => {
                         let x: Vec<f64> = (0..grid)
-                            .map(|i| basis.lo + (basis.hi - basis.lo) * i as f64 / (grid - 1) as f64)
+                            .map(|i| {
+                                basis.lo + (basis.hi - basis.lo) * i as f64 / (grid - 1) as f64
+                            })
                             .collect();
                         let rows = x.iter().map(|&v| basis.row(v)).collect();
                         (*feature, x, rows, None)
@@ -65,7 +67,11 @@ impl Gam {
                     TermKind::Linear { feature } => {
                         let fill = self.design.imputations()[*feature].fill;
                         // The slope's band is about the training mean (the intercept absorbs the rest).
-                        let mean_x = if t.coef[0] != 0.0 { t.mean / t.coef[0] } else { fill };
+                        let mean_x = if t.coef[0] != 0.0 {
+                            t.mean / t.coef[0]
+                        } else {
+                            fill
+                        };
                         let x: Vec<f64> = vec![mean_x - 1.0, mean_x, mean_x + 1.0];
                         let rows = x.iter().map(|&v| vec![v - mean_x]).collect();
                         let _ = fill;
@@ -80,7 +86,12 @@ impl Gam {
                         let rows = (0..k)
                             .map(|l| (0..k).map(|j| f64::from(j == l)).collect())
                             .collect();
-                        (*feature, (0..k).map(|l| l as f64).collect(), rows, Some(levels))
+                        (
+                            *feature,
+                            (0..k).map(|l| l as f64).collect(),
+                            rows,
+                            Some(levels),
+                        )
                     }
                     TermKind::Tensor { .. } => continue,
                 };

@@ -28,6 +28,7 @@
 
 pub mod check;
 pub mod design;
+mod effects;
 mod error;
 pub mod family;
 mod irls;
@@ -36,6 +37,7 @@ mod report;
 pub mod summary;
 
 pub use design::{Design, Imputation, Term, TermSource};
+pub use effects::TermEffect;
 pub use error::GlmError;
 pub use family::{Family, LinkFunction};
 pub use summary::{CoefficientRow, CvReport, FitReport, FitWarning, PenaltyReport};
@@ -511,6 +513,13 @@ impl Glm {
         }
         if self.output_names.len() != 1 {
             return Err("a GLM has exactly one output".into());
+        }
+        if let Some(cov) = &self.report.covariance {
+            if cov.len() != t || cov.iter().any(|r| r.len() != t) {
+                return Err(format!(
+                    "GLM has {t} terms but its coefficient covariance is not {t} × {t}"
+                ));
+            }
         }
         self.design.validate(&self.schema)
     }

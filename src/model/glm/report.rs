@@ -152,6 +152,13 @@ pub(super) fn unpenalised(
         penalty: None,
         weights_column: None,
         offset_column: None,
+        covariance: Some(
+            res.cov_unscaled
+                .rows()
+                .into_iter()
+                .map(|r| r.iter().map(|v| c.scale * v).collect())
+                .collect(),
+        ),
     };
     Ok((res.coef, res.mu, report))
 }
@@ -235,6 +242,7 @@ pub(super) fn penalised(
         penalty: Some(PenaltyReport { lambda, alpha, cv }),
         weights_column: None,
         offset_column: None,
+        covariance: None,
     };
     Ok((fit.coef, fit.mu, report))
 }

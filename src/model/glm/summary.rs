@@ -212,6 +212,12 @@ pub struct FitReport {
     pub weights_column: Option<String>,
     /// Offset column, when the fit had one.
     pub offset_column: Option<String>,
+    /// Covariance of the coefficients (scale × (XᵀWX)⁻¹, statsmodels' `cov_params()`), design
+    /// order, row by row: what confidence bands of shape functions need beyond the standard
+    /// errors (categorical terms combine several coefficients). `None` for penalised fits, which
+    /// report no inference, and for model files written before it was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covariance: Option<Vec<Vec<f64>>>,
 }
 
 fn fmt_opt(v: Option<f64>, width: usize, prec: usize) -> String {

@@ -184,7 +184,10 @@ impl FeatureNet {
     pub fn validate(&self) -> Result<(), String> {
         let mut width = self.first_w.len();
         if width == 0 || self.first_b.len() != width {
-            return Err("a feature net's first layer is empty or its weights and biases differ in length".into());
+            return Err(
+                "a feature net's first layer is empty or its weights and biases differ in length"
+                    .into(),
+            );
         }
         for d in &self.hidden {
             if d.b.is_empty() || d.n_in() != width || d.w.len() != width * d.n_out() {
@@ -195,7 +198,10 @@ impl FeatureNet {
         if self.out.len() != width {
             return Err("a feature net's output weights do not match its last layer".into());
         }
-        let all_finite = self.slices().iter().all(|s| s.iter().all(|v| v.is_finite()));
+        let all_finite = self
+            .slices()
+            .iter()
+            .all(|s| s.iter().all(|v| v.is_finite()));
         if !all_finite {
             return Err("a feature net has a non-finite weight".into());
         }
@@ -376,7 +382,8 @@ impl FeatureNet {
         delta.resize(n * last, 0.0);
         for i in 0..n {
             for u in 0..last {
-                delta[i * last + u] = d_out[i] * self.out[u] * cache.deriv[layers - 1][i * last + u];
+                delta[i * last + u] =
+                    d_out[i] * self.out[u] * cache.deriv[layers - 1][i * last + u];
             }
         }
         for l in (0..self.hidden.len()).rev() {
@@ -392,7 +399,10 @@ impl FeatureNet {
                 &mut view_mut(&mut gd.w, n_in, n_out),
             );
             for i in 0..n {
-                for (gb, &d) in gd.b.iter_mut().zip(&cache.delta[i * n_out..(i + 1) * n_out]) {
+                for (gb, &d) in
+                    gd.b.iter_mut()
+                        .zip(&cache.delta[i * n_out..(i + 1) * n_out])
+                {
                     *gb += d;
                 }
             }

@@ -465,7 +465,9 @@ impl Nam {
         for (j, input) in self.inputs.iter().enumerate() {
             if let Input::Numeric { scale, mean, .. } = input {
                 if !(scale.is_finite() && *scale > 0.0 && mean.is_finite()) {
-                    return Err(format!("feature {j}: standardisation must be finite, scale > 0"));
+                    return Err(format!(
+                        "feature {j}: standardisation must be finite, scale > 0"
+                    ));
                 }
             }
         }
@@ -486,7 +488,9 @@ impl Nam {
                     || !term.center.is_finite()
                     || term.values.iter().any(|v| !v.is_finite())
                 {
-                    return Err(format!("{where_}: expected {want} finite learned values and a finite centre"));
+                    return Err(format!(
+                        "{where_}: expected {want} finite learned values and a finite centre"
+                    ));
                 }
                 match (input, &term.net) {
                     (Input::Numeric { .. }, Some(net)) => {
@@ -496,7 +500,11 @@ impl Nam {
                         }
                     }
                     (Input::Categorical { .. }, None) => {}
-                    _ => return Err(format!("{where_}: a numeric feature needs a net, a categorical one none")),
+                    _ => {
+                        return Err(format!(
+                            "{where_}: a numeric feature needs a net, a categorical one none"
+                        ))
+                    }
                 }
             }
         }

@@ -185,7 +185,10 @@ impl NamParams {
         if p.batch_size == 0 {
             return bad("batch_size", "0".into(), "at least one row per batch");
         }
-        for (name, v) in [("dropout", p.dropout), ("feature_dropout", p.feature_dropout)] {
+        for (name, v) in [
+            ("dropout", p.dropout),
+            ("feature_dropout", p.feature_dropout),
+        ] {
             if !(0.0..1.0).contains(&v) {
                 return bad(name, v.to_string(), "must be in [0, 1)");
             }

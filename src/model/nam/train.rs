@@ -405,7 +405,15 @@ fn train_member(p: &NamValidParams, data: &Data, k: usize) -> Result<(Member, Me
         epochs_run = epoch;
         train.shuffle(&mut rng);
         for batch in train.chunks(p.batch_size) {
-            let l = batch_loss_grad(&member, data, batch, &pen, Some(&mut rng), &mut grad, &mut ws);
+            let l = batch_loss_grad(
+                &member,
+                data,
+                batch,
+                &pen,
+                Some(&mut rng),
+                &mut grad,
+                &mut ws,
+            );
             if !l.is_finite() {
                 return Err(ModelError::Training(format!(
                     "the NAM's training loss became non-finite in epoch {epoch} (member {k}); lower --learning-rate (now {})",
@@ -450,12 +458,18 @@ fn train_member(p: &NamValidParams, data: &Data, k: usize) -> Result<(Member, Me
 
 /// Checks the dataset and converts it for training; returns the data, the input encodings and
 /// the target's (offset, scale).
-pub(crate) fn prepare(ds: &Dataset, activation: Activation) -> Result<(Data, Vec<Input>, f64, f64)> {
+pub(crate) fn prepare(
+    ds: &Dataset,
+    activation: Activation,
+) -> Result<(Data, Vec<Input>, f64, f64)> {
     let target = ds.target().ok_or_else(|| {
         ModelError::Training("the data have no target column; pass --target COL".into())
     })?;
     let y = ds.y().ok_or_else(|| {
-        ModelError::Training(format!("the target column '{}' is absent from the data", target.name))
+        ModelError::Training(format!(
+            "the target column '{}' is absent from the data",
+            target.name
+        ))
     })?;
     let task = match &target.kind {
         TargetKind::Binary { .. } => NamTask::Binary,
@@ -547,7 +561,9 @@ pub(crate) fn prepare(ds: &Dataset, activation: Activation) -> Result<(Data, Vec
 
 /// Mean and population standard deviation (1 when the values are constant or absent).
 fn mean_sd(values: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
-    let (s, c) = values.clone().fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
+    let (s, c) = values
+        .clone()
+        .fold((0.0, 0usize), |(s, c), v| (s + v, c + 1));
     if c == 0 {
         return (0.0, 1.0);
     }
@@ -653,7 +669,13 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let n = 24;
         let a: Vec<f64> = (0..n)
-            .map(|i| if i % 5 == 2 { f64::NAN } else { rng.gen_range(-1.5..1.5) })
+            .map(|i| {
+                if i % 5 == 2 {
+                    f64::NAN
+                } else {
+                    rng.gen_range(-1.5..1.5)
+                }
+            })
             .collect();
         let codes: Vec<usize> = (0..n).map(|i| if i % 7 == 3 { 3 } else { i % 3 }).collect();
         let c: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
@@ -719,7 +741,15 @@ mod tests {
         let mask_rng = ChaCha8Rng::seed_from_u64(99);
         let mut ws = Workspace::default();
         let mut grad = zeros_like(&member);
-        batch_loss_grad(&member, &data, &rows, &pen, Some(&mut mask_rng.clone()), &mut grad, &mut ws);
+        batch_loss_grad(
+            &member,
+            &data,
+            &rows,
+            &pen,
+            Some(&mut mask_rng.clone()),
+            &mut grad,
+            &mut ws,
+        );
         let mut analytic: Vec<f64> = Vec::new();
         for s in member_slices_mut(&mut grad) {
             analytic.extend(s.iter());
@@ -737,7 +767,15 @@ mod tests {
                     member_slices_mut(&mut m2)[si][i] += delta;
                     let mut g = zeros_like(&m2);
                     let mut ws = Workspace::default();
-                    batch_loss_grad(&m2, &data, &rows, &pen, Some(&mut mask_rng.clone()), &mut g, &mut ws)
+                    batch_loss_grad(
+                        &m2,
+                        &data,
+                        &rows,
+                        &pen,
+                        Some(&mut mask_rng.clone()),
+                        &mut g,
+                        &mut ws,
+                    )
                 };
                 let fd = (eval(h) - eval(-h)) / (2.0 * h);
                 let err = (fd - analytic[idx]).abs() / fd.abs().max(1e-3);
@@ -788,7 +826,15 @@ mod tests {
             let mut m2 = member.clone();
             m2.bias += d;
             let mut g = zeros_like(&m2);
-            batch_loss_grad::<ChaCha8Rng>(&m2, &data, &rows, &pen, None, &mut g, &mut Workspace::default())
+            batch_loss_grad::<ChaCha8Rng>(
+                &m2,
+                &data,
+                &rows,
+                &pen,
+                None,
+                &mut g,
+                &mut Workspace::default(),
+            )
         };
         let fd = (eval(h) - eval(-h)) / (2.0 * h);
         assert!(fd.abs() > 1e-3);
