@@ -99,7 +99,7 @@ impl<'a> ValueFunction<'a> {
         let m = self.bg.ncols();
         let k = self.k;
         let bits: Vec<u64> = x.iter().map(|v| v.to_bits()).collect();
-        if s.game.as_ref().is_none_or(|(b, _)| *b != bits) {
+        if s.game.as_ref().map_or(true, |(b, _)| *b != bits) {
             // Raw space is linear in the raw score: the background rows are summed into one group.
             let game = TreeGame::new(tb, x, self.weights, self.link.is_none());
             s.game = Some((bits, game));
