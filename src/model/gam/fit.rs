@@ -998,7 +998,23 @@ fn solve(
                     }
                     l * q
                 })
-                .sum()
+                .sum::<f64>()
+                + monos
+                    .iter()
+                    .zip(&viol)
+                    .map(|(m, v)| {
+                        let w = m.len;
+                        v.iter()
+                            .enumerate()
+                            .filter(|(_, on)| **on)
+                            .map(|(row, _)| {
+                                let d: f64 =
+                                    (0..w).map(|j| m.dz[row * w + j] * th[m.start + j]).sum();
+                                m.kappa * d * d
+                            })
+                            .sum::<f64>()
+                    })
+                    .sum::<f64>()
         };
         let objective_old = if had_old {
             dev_old + penalty(&theta_old)
