@@ -804,14 +804,19 @@ fn chol(h: &Array2<f64>, r: &Array1<f64>, want_inv: bool, it: usize) -> Result<(
     Err(GamError::Singular { iteration: it })
 }
 
-/// tr(S_λ⁻ Sⱼ) for every penalty: rank/λ for a block with one penalty, an eigendecomposition of
-/// the block's Σ λ S otherwise.
+/// tr(S_λ⁻ Sⱼ) for every smoothing penalty: rank/λ for a block with one, an eigendecomposition of
+/// the block's Σ λ S otherwise. The fixed null-space ridges are left out: they act on the
+/// orthogonal complement of the smoothing penalty's range, so they do not change these traces.
 fn pinv_traces(pens: &[Pen], lambda: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; pens.len()];
     let mut j = 0;
     while j < pens.len() {
+        if pens[j].null {
+            j += 1;
+            continue;
+        }
         let mut e = j + 1;
-        while e < pens.len() && pens[e].start == pens[j].start {
+        while e < pens.len() && pens[e].start == pens[j].start && !pens[e].null {
             e += 1;
         }
         if e - j == 1 {
@@ -1050,10 +1055,6 @@ fn solve(
                 *t = 0.5 * (*t + o);
             }
         };
-        if std::env::var_os("GLASSBOX_GAM_TRACE").is_some() {
-            let (lo, hi) = lambda.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &l| (a.min(l), b.max(l)));
-            eprintln!("it {it}: dev {dev:.6} halvings {halvings} lambda [{lo:.3e}, {hi:.3e}] change {first_change:.3e}");
-        }
         eta = new_eta;
         mu = new_mu;
         let dev_stable = (dev - dev_old).abs() <= 1e-8 * (dev.abs() + 0.1);
