@@ -109,6 +109,9 @@ def run(ctx):
     work = ctx.workdir
     os.makedirs(work, exist_ok=True)
     cases = CASES[:1] if ctx.quick else CASES
+    only = getattr(ctx, "cases", None)
+    if only:
+        cases = [c for c in cases if c[0] in only]
     for name, target, task in cases:
         src = os.path.join(DATA, f"{name}.csv")
         tr, te = os.path.join(work, f"{name}_train.csv"), os.path.join(work, f"{name}_test.csv")
@@ -191,11 +194,15 @@ def main():
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--workdir", default=None)
+    p.add_argument("--cases", default=None, help="comma-separated data sets (default: all four)")
     a = p.parse_args()
     ctx = types.SimpleNamespace(glassbox=a.glassbox, python=sys.executable, threads=a.threads,
-                                repeat=a.repeat, quick=a.quick, verbose=True,
+                                repeat=a.repeat, quick=a.quick, verbose=True, cases=a.cases.split(",") if a.cases else None,
                                 workdir=a.workdir or tempfile.mkdtemp(prefix="gb_gam_"))
     rows = run(ctx)
+    import json
+    with open(os.path.join(ctx.workdir, "sec_gam.json"), "w") as fh:
+        json.dump(rows, fh, indent=1)
     print("| case | peer | glassbox metric | peer metric | glassbox s | peer s | peer/glassbox |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

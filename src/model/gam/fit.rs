@@ -29,6 +29,12 @@ use crate::model::glm::{check, Design, Family, GlmError, LinkFunction};
 /// Bounds of the internal (normalised) smoothing parameters.
 const LAMBDA_MIN: f64 = 1e-7;
 const LAMBDA_MAX: f64 = 1e8;
+/// Fixed normalised ridge on the directions the smoothing penalties leave free (a smooth's linear
+/// trend, factor and linear coefficients): small against the data (the penalties are scaled to
+/// ‖XᵀX‖), but it keeps the fit finite when the training data are separable, as pyGAM's default
+/// ridge does. Not chosen by REML: the Fellner–Schall iteration does not converge under
+/// separation.
+const NULL_RIDGE: f64 = 1e-3;
 /// Weight of the asymmetric monotonicity penalty, relative to the block's scale.
 const MONO_KAPPA: f64 = 1e7;
 
@@ -166,6 +172,9 @@ struct Pen {
     /// Factor from the unscaled penalty: S_normalised = norm · S_raw.
     norm: f64,
     rank: usize,
+    /// A penalty on what the smoothing penalty leaves free (a smooth's linear trend, a factor's
+    /// or linear term's coefficients), with the fixed weight [`NULL_RIDGE`].
+    null: bool,
 }
 
 /// A monotone constraint on a smooth's block: D₁Z maps θ to first differences of β.
@@ -175,6 +184,33 @@ struct Mono {
     dz: Vec<f64>,
     sign: f64,
     kappa: f64,
+}
+
+/// The projection onto the null space of a symmetric penalty (len × len) and its rank: the
+/// "double penalty" of Marra & Wood (2011, "Practical variable selection for generalized additive
+/// models", CSDA 55:2372–2387), which lets REML shrink a smooth's linear trend too. Without it a
+/// data set that a linear model separates (breast_cancer_wisconsin) has no finite fit.
+fn null_space_penalty(s: &[f64], len: usize) -> (Vec<f64>, usize) {
+    let m = Mat::<f64>::from_fn(len, len, |a, b| s[a * len + b]);
+    let Ok(evd) = m.self_adjoint_eigen(Side::Lower) else {
+        return (vec![0.0; len * len], 0);
+    };
+    let ev: Vec<f64> = (0..len).map(|i| evd.S()[i]).collect();
+    let top = ev.iter().copied().fold(0.0, f64::max);
+    let u = evd.U();
+    let mut out = vec![0.0; len * len];
+    let mut rank = 0;
+    for (i, &l) in ev.iter().enumerate() {
+        if l <= top * 1e-9 {
+            rank += 1;
+            for a in 0..len {
+                for b in 0..len {
+                    out[a * len + b] += u[(a, i)] * u[(b, i)];
+                }
+            }
+        }
+    }
+    (out, rank)
 }
 
 fn frobenius(v: &[f64]) -> f64 {
@@ -430,8 +466,13 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
         let raw: Vec<(Vec<f64>, usize)> = match s {
             Spec::Smooth { basis, z, .. } => {
                 let k = basis.k;
-                vec![(sandwich(&difference_penalty(k, 2), z, k, k - 1), k - 2)]
+                let wiggly = sandwich(&difference_penalty(k, 2), z, k, k - 1);
+                let null = null_space_penalty(&wiggly, k - 1);
+                let rank = k - 1 - null.1;
+                vec![(wiggly, rank), null]
             }
+            Spec::Factor { levels, .. } => vec![(identity(levels - 1), levels - 1)],
+            Spec::Linear { .. } => vec![(identity(1), 1)],
             Spec::Tensor { bases, z, .. } => {
                 let (k1, k2) = (bases[0].k, bases[1].k);
                 let s1 = sandwich(&difference_penalty(k1, 2), &z[0], k1, k1 - 1);
@@ -447,10 +488,13 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
                     ),
                 ]
             }
-            _ => vec![],
         };
         let bn = block_norm(st, len);
+        let first_of_term = pens.len();
         for (sm, rank) in raw {
+            if rank == 0 {
+                continue;
+            }
             let fnorm = frobenius(&sm);
             let norm = if fnorm > 0.0 && bn > 0.0 {
                 bn / fnorm
@@ -464,6 +508,7 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
                 s: sm.iter().map(|v| v * norm).collect(),
                 norm,
                 rank,
+                null: !matches!(s, Spec::Tensor { .. }) && (pens.len() > first_of_term || !matches!(s, Spec::Smooth { .. })),
             });
         }
         if let Spec::Smooth {
@@ -511,6 +556,7 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
     let mut lambda: Vec<f64> = pens
         .iter()
         .map(|pn| match params.smoothing {
+            _ if pn.null => NULL_RIDGE,
             Smoothing::Auto => 1.0,
             Smoothing::Fixed(l) => l / pn.norm,
         })
@@ -646,7 +692,7 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
         let lam: Vec<f64> = pens
             .iter()
             .zip(&lambda)
-            .filter(|(pn, _)| pn.term == t)
+            .filter(|(pn, _)| pn.term == t && !pn.null)
             .map(|(pn, l)| l * pn.norm)
             .collect();
         terms.push(GamTerm {
@@ -784,14 +830,19 @@ fn chol(
     Err(GamError::Singular { iteration: it })
 }
 
-/// tr(S_λ⁻ Sⱼ) for every penalty: rank/λ for a block with one penalty, an eigendecomposition of
-/// the block's Σ λ S otherwise.
+/// tr(S_λ⁻ Sⱼ) for every smoothing penalty: rank/λ for a block with one, an eigendecomposition of
+/// the block's Σ λ S otherwise. The fixed null-space ridges are left out: they act on the
+/// orthogonal complement of the smoothing penalty's range, so they do not change these traces.
 fn pinv_traces(pens: &[Pen], lambda: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; pens.len()];
     let mut j = 0;
     while j < pens.len() {
+        if pens[j].null {
+            j += 1;
+            continue;
+        }
         let mut e = j + 1;
-        while e < pens.len() && pens[e].start == pens[j].start {
+        while e < pens.len() && pens[e].start == pens[j].start && !pens[e].null {
             e += 1;
         }
         if e - j == 1 {
@@ -854,7 +905,11 @@ fn solve(
     let mut dev_old = f64::INFINITY;
     let mut converged = false;
     let mut iterations = 0;
-    let inner_max = if auto { 30 } else { 1 };
+    // Gaussian with identity link: the working model is the model, so λ is iterated to its
+    // optimum at once. Otherwise one λ update per IRLS step, after the first step (the working
+    // model at the starting values says little about the smoothness).
+    let gaussian = family == Family::Gaussian && link == LinkFunction::Identity;
+    let inner_max = if auto { if gaussian { 100 } else { 30 } } else { 1 };
     let unit = vec![1.0; n];
     let deviance = |mu: &[f64]| -> f64 {
         y.iter()
@@ -894,7 +949,9 @@ fn solve(
                 }
             }
         }
-        let mut lam_change = 0.0;
+        let theta_old = theta.clone();
+        let had_old = have_theta;
+        let mut lam_change: f64;
         let mut first_change = 0.0;
         for inner in 0..inner_max {
             let mut h = base.clone();
@@ -921,6 +978,9 @@ fn solve(
             let trs = pinv_traces(pens, lambda);
             lam_change = 0.0;
             for (q, pn) in pens.iter().enumerate() {
+                if pn.null {
+                    continue;
+                }
                 let len = pn.len;
                 let mut tr_vs = 0.0;
                 let mut quad = 0.0;
@@ -951,28 +1011,79 @@ fn solve(
                 break;
             }
         }
-        let _ = lam_change;
-        // New linear predictor, halving towards the previous one if the means leave the range.
-        let mut new_eta: Vec<f64> = (0..n)
-            .map(|i| x.row(i).iter().zip(&theta).map(|(a, b)| a * b).sum())
-            .collect();
-        let mut new_mu: Vec<f64> = new_eta.iter().map(|&e| link.inverse(e)).collect();
-        let mut dev = deviance(&new_mu);
+        if auto {
+            // θ for the final λ of this step.
+            let mut h = base.clone();
+            add_penalties(&mut h, pens, lambda);
+            theta = chol(&h, &r, false, it)?.0;
+        }
+        // Step control on the penalised deviance (at this step's λ): halve towards the previous
+        // θ while it does not decrease or the means leave the family's range (as mgcv does).
+        let penalty = |th: &[f64]| -> f64 {
+            pens.iter()
+                .zip(lambda.iter())
+                .map(|(pn, &l)| {
+                    let len = pn.len;
+                    let mut q = 0.0;
+                    for i in 0..len {
+                        for j in 0..len {
+                            q += th[pn.start + i] * pn.s[i * len + j] * th[pn.start + j];
+                        }
+                    }
+                    l * q
+                })
+                .sum::<f64>()
+                + monos
+                    .iter()
+                    .zip(&viol)
+                    .map(|(m, v)| {
+                        let w = m.len;
+                        v.iter()
+                            .enumerate()
+                            .filter(|(_, on)| **on)
+                            .map(|(row, _)| {
+                                let d: f64 =
+                                    (0..w).map(|j| m.dz[row * w + j] * th[m.start + j]).sum();
+                                m.kappa * d * d
+                            })
+                            .sum::<f64>()
+                    })
+                    .sum::<f64>()
+        };
+        let objective_old = if had_old {
+            dev_old + penalty(&theta_old)
+        } else {
+            f64::INFINITY
+        };
         let mut halvings = 0;
-        while !(dev.is_finite() && new_mu.iter().all(|m| m.is_finite())) {
-            halvings += 1;
-            if halvings > 30 || it == 1 {
+        let (new_eta, new_mu, dev) = loop {
+            let new_eta: Vec<f64> = (0..n)
+                .map(|i| x.row(i).iter().zip(&theta).map(|(a, b)| a * b).sum())
+                .collect();
+            let new_mu: Vec<f64> = new_eta.iter().map(|&e| link.inverse(e)).collect();
+            let dev = deviance(&new_mu);
+            let finite = dev.is_finite() && new_mu.iter().all(|m| m.is_finite());
+            if finite
+                && (!had_old
+                    || dev + penalty(&theta) <= objective_old + 1e-9 * objective_old.abs())
+            {
+                break (new_eta, new_mu, dev);
+            }
+            if !had_old {
                 return Err(GamError::Diverged {
                     iteration: it,
                     family: family.name(),
                 });
             }
-            for (ne, e) in new_eta.iter_mut().zip(&eta) {
-                *ne = 0.5 * (*ne + e);
+            halvings += 1;
+            if halvings > 40 {
+                theta = theta_old.clone();
+                break (eta.clone(), mu.clone(), dev_old);
             }
-            new_mu = new_eta.iter().map(|&e| link.inverse(e)).collect();
-            dev = deviance(&new_mu);
-        }
+            for (t, o) in theta.iter_mut().zip(&theta_old) {
+                *t = 0.5 * (*t + o);
+            }
+        };
         eta = new_eta;
         mu = new_mu;
         let dev_stable = (dev - dev_old).abs() <= 1e-8 * (dev.abs() + 0.1);
