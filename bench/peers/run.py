@@ -9,8 +9,9 @@ Reproduce the whole table on a fresh machine:
 Usage:
     run.py [--sections a,b] [--repeat N] [--threads T] [--quick] [--out DIR]
 
-Writes a Markdown table to stdout and, atomically, `bench/peers/results.json` and
-`bench/peers/results.md` (rows of sections not run this time are kept from the previous file).
+Writes a Markdown table to stdout and, atomically after every section, `bench/peers/results.json` and
+`bench/peers/results.md` (rows of sections not run this time are kept from the previous file, so a
+section can be re-run on its own; an interrupted run keeps the sections it finished).
 
 Section interface (what every `bench/peers/sec_<name>.py` implements)
 --------------------------------------------------------------------
@@ -274,7 +275,7 @@ def main():
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     tmp = tempfile.mkdtemp(prefix="gb-peers-")
     ctx = Ctx(args, tmp)
-    results = []
+    results, table = [], ""
     try:
         for name in wanted:
             t0 = time.perf_counter()
@@ -291,25 +292,33 @@ def main():
                 results.append(Ctx.row(name, "-", "-", "-", None, None,
                                        note=f"section failed: {type(e).__name__}: {e}".splitlines()[0]))
             print(f"[{name}] {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+            # Saved after every section, so an interrupted run keeps what it finished.
+            table = save(args.out, results, info, sections)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    print("\n" + table)
+
+
+def save(out, results, info, sections):
+    """Writes results.json and results.md atomically, keeping the rows of sections not in
+    `results` from the previous file (so one section can be re-run on its own). Returns the table."""
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    # Keep the rows of sections not run this time, so one section can be re-run on its own.
-    json_path = os.path.join(args.out, "results.json")
+    done = {r["section"] for r in results}
+    json_path = os.path.join(out, "results.json")
     previous = []
     if os.path.exists(json_path):
         try:
             with open(json_path) as f:
-                previous = [r for r in json.load(f).get("results", []) if r["section"] not in wanted]
+                previous = [r for r in json.load(f).get("results", []) if r["section"] not in done]
         except (OSError, ValueError, KeyError):
             previous = []
     order = list(sections)
     merged = sorted(previous + results, key=lambda r: order.index(r["section"])
                     if r["section"] in order else len(order))
     table = markdown(merged, info)
-    print("\n" + table)
     write_atomic(json_path, json.dumps({"machine": info, "results": merged}, indent=1) + "\n")
-    write_atomic(os.path.join(args.out, "results.md"), table)
+    write_atomic(os.path.join(out, "results.md"), table)
+    return table
 
 
 if __name__ == "__main__":
