@@ -468,3 +468,73 @@ fn lime_plot_of_one_row_with_lime_conditions() {
         (2, "glassbox: error: a LIME plot needs --model MODEL, --data FILE (the rows) and --background FILE (a training sample to perturb from)\n")
     );
 }
+
+/// `plot influence` draws one explained row's lines of an influence table: helpful rows first,
+/// harmful after; a row the table lacks and a table without the columns are usage errors.
+#[test]
+fn influence_plot_from_an_influence_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("influence.csv"),
+        "row,train_row,influence\n0,7,0.25\n0,3,-0.5\n0,9,0.125\n1,4,0.75\n1,2,-0.25\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = glassbox(
+        d,
+        &[
+            "plot",
+            "influence",
+            "--influence",
+            "influence.csv",
+            "--row",
+            "0",
+            "--out",
+            "inf.svg",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let svg = std::fs::read_to_string(d.join("inf.svg")).unwrap();
+    let at = |s: &str| svg.find(s).unwrap_or_else(|| panic!("{s} missing"));
+    assert!(at("training row 7") < at("training row 9"));
+    assert!(at("training row 9") < at("training row 3"));
+    assert!(
+        !svg.contains("training row 4"),
+        "row 1's lines are not drawn"
+    );
+    let (code, _, stderr) = glassbox(
+        d,
+        &[
+            "plot",
+            "influence",
+            "--influence",
+            "influence.csv",
+            "--row",
+            "5",
+            "--out",
+            "x.svg",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no lines for row 5 (the table explains rows 0..=1)"),
+        "{stderr}"
+    );
+    std::fs::write(d.join("bad.csv"), "row,train,influence\n0,1,0.5\n").unwrap();
+    let (code, _, stderr) = glassbox(
+        d,
+        &[
+            "plot",
+            "influence",
+            "--influence",
+            "bad.csv",
+            "--row",
+            "0",
+            "--out",
+            "x.svg",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no column 'train_row'"), "{stderr}");
+    assert!(!d.join("x.svg").exists());
+}

@@ -9,6 +9,7 @@ mod explain_sampling;
 mod influence;
 mod interactions;
 mod plot;
+mod plot_influence;
 mod plot_lime;
 mod predict;
 mod reasons;

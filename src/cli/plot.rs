@@ -30,13 +30,16 @@ pub enum PlotKind {
     /// LIME's local surrogate weights for one row (--row), explained now with --model, --data
     /// and --background (the training sample), labelled with lime's conditions.
     Lime,
+    /// The training rows that most helped and most hurt one explained row (--row), from the
+    /// table of `glassbox influence` (--influence FILE); --top of each kind (default 10).
+    Influence,
 }
 
 /// Where the explanation comes from: a table written by `glassbox explain`, or a model to explain.
 #[derive(Args, Debug)]
 pub struct SourceArgs {
     /// Attributions written by `glassbox explain` (CSV or Parquet).
-    #[arg(long, value_name = "FILE", required_unless_present = "model")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["model", "influence"])]
     pub explanation: Option<PathBuf>,
     /// Model file. With --explanation it supplies the feature schema (category names); without,
     /// the model is explained on --data.
@@ -281,6 +284,9 @@ pub struct PlotArgs {
     /// LIME plots: the explainer's settings, as for `glassbox explain --method lime`.
     #[command(flatten)]
     pub sampling: SamplingArgs,
+    /// Influence plots: the long-form table written by `glassbox influence --out`.
+    #[arg(long, value_name = "FILE")]
+    pub influence: Option<PathBuf>,
 }
 
 /// Image formats of --out-dir.
@@ -316,6 +322,26 @@ pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
                 args.out.as_deref(),
                 args.out_dir.as_deref(),
                 format,
+                &plain,
+            );
+        }
+        PlotKind::Influence => {
+            let (Some(table), Some(out)) = (args.influence.as_deref(), args.out.as_deref()) else {
+                return Err(UsageError(
+                    "an influence plot needs --influence FILE (from `glassbox influence`) and --out FILE.svg|png".into(),
+                )
+                .into());
+            };
+            let row = args
+                .row
+                .ok_or_else(|| UsageError("an influence plot needs --row N".into()))?;
+            return super::plot_influence::run(
+                ctx,
+                table,
+                row,
+                args.top.unwrap_or(10),
+                args.output_label.as_deref().unwrap_or("the row's loss"),
+                out,
                 &plain,
             );
         }
@@ -406,7 +432,7 @@ pub fn run(ctx: &Context, args: PlotArgs) -> Result<(), CliError> {
                 },
             )
         }
-        PlotKind::Shape | PlotKind::Lime => unreachable!("handled above"),
+        PlotKind::Shape | PlotKind::Lime | PlotKind::Influence => unreachable!("handled above"),
         PlotKind::Waterfall => {
             let row = args
                 .row

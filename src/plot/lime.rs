@@ -6,10 +6,10 @@
 //! (the weighted R² of the surrogate on its perturbation sample) is shown because a LIME
 //! explanation with low fidelity explains the surrogate, not the model.
 
-use super::axis::{self, Scale};
-use super::canvas::{text_width, truncate, Canvas, TextSpec};
-use super::color;
-use super::{theme, PlotError, PlotOptions, Result};
+use super::axis;
+use super::canvas::Canvas;
+use super::signed_bar::signed_bars;
+use super::{PlotError, PlotOptions, Result};
 
 /// LIME weights of one row, in plain arrays.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -87,57 +87,14 @@ pub fn lime_bar(w: &LimeWeights, top_n: usize, opts: &PlotOptions) -> Result<Can
     }
     let subtitle = parts.join(" · ");
 
-    let width = opts.width.unwrap_or(theme::WIDTH).max(400) as f64;
-    let row_h = 28.0;
-    let name_w = order
-        .iter()
-        .map(|&i| text_width(&w.labels[i], theme::NAME, false))
-        .fold(0.0, f64::max)
-        .min(theme::MAX_NAME_WIDTH + 60.0);
-    let x0 = theme::MARGIN + name_w + 14.0;
-    let x1 = width - theme::MARGIN - 10.0;
-    let header_h = theme::MARGIN + theme::TITLE + 6.0 + theme::SUBTITLE + 6.0 + 8.0;
-    let height = (header_h + order.len() as f64 * row_h + 8.0 + 62.0 + theme::MARGIN).ceil();
-    let mut c = Canvas::new(width as u32, height as u32);
-    let y_top = c.header(&title, &subtitle);
-    let y_bottom = y_top + order.len() as f64 * row_h + 8.0;
-    let (lo, hi) =
-        axis::finite_range(order.iter().map(|&i| w.weights[i]).chain([0.0])).unwrap_or((-1.0, 1.0));
-    let (lo, hi) = axis::pad(lo, hi, 0.15);
-    let scale = Scale::new(lo, hi, x0, x1);
-    axis::x_axis(
-        &mut c,
-        &scale,
-        y_bottom,
-        Some(y_top),
+    let labels: Vec<&str> = order.iter().map(|&i| w.labels[i].as_str()).collect();
+    let values: Vec<f64> = order.iter().map(|&i| w.weights[i]).collect();
+    Ok(signed_bars(
+        &title,
+        &subtitle,
+        &labels,
+        &values,
         &format!("weight ({})", w.output_label),
-        7,
-    );
-    let zero = scale.map(0.0);
-    for (r, &i) in order.iter().enumerate() {
-        let yc = y_top + 4.0 + (r as f64 + 0.5) * row_h;
-        let v = w.weights[i];
-        c.text(
-            x0 - 10.0,
-            yc,
-            truncate(&w.labels[i], theme::NAME, false, name_w),
-            TextSpec::new(theme::NAME).end(),
-        );
-        let col = color::sign_color(v);
-        let xv = scale.map(v);
-        c.rect(zero, yc - 9.0, xv, yc + 9.0, col);
-        let text = axis::format_signed(v);
-        if v >= 0.0 {
-            c.text(xv + 5.0, yc, text, TextSpec::new(theme::VALUE).color(col));
-        } else {
-            c.text(
-                xv - 5.0,
-                yc,
-                text,
-                TextSpec::new(theme::VALUE).color(col).end(),
-            );
-        }
-    }
-    c.line(vec![(zero, y_top), (zero, y_bottom)], color::AXIS, 1);
-    Ok(c)
+        opts,
+    ))
 }

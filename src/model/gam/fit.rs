@@ -508,7 +508,8 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
                 s: sm.iter().map(|v| v * norm).collect(),
                 norm,
                 rank,
-                null: !matches!(s, Spec::Tensor { .. }) && (pens.len() > first_of_term || !matches!(s, Spec::Smooth { .. })),
+                null: !matches!(s, Spec::Tensor { .. })
+                    && (pens.len() > first_of_term || !matches!(s, Spec::Smooth { .. })),
             });
         }
         if let Spec::Smooth {
@@ -909,7 +910,15 @@ fn solve(
     // optimum at once. Otherwise one λ update per IRLS step, after the first step (the working
     // model at the starting values says little about the smoothness).
     let gaussian = family == Family::Gaussian && link == LinkFunction::Identity;
-    let inner_max = if auto { if gaussian { 100 } else { 30 } } else { 1 };
+    let inner_max = if auto {
+        if gaussian {
+            100
+        } else {
+            30
+        }
+    } else {
+        1
+    };
     let unit = vec![1.0; n];
     let deviance = |mu: &[f64]| -> f64 {
         y.iter()
@@ -1064,8 +1073,7 @@ fn solve(
             let dev = deviance(&new_mu);
             let finite = dev.is_finite() && new_mu.iter().all(|m| m.is_finite());
             if finite
-                && (!had_old
-                    || dev + penalty(&theta) <= objective_old + 1e-9 * objective_old.abs())
+                && (!had_old || dev + penalty(&theta) <= objective_old + 1e-9 * objective_old.abs())
             {
                 break (new_eta, new_mu, dev);
             }
