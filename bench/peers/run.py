@@ -38,10 +38,12 @@ hits both); build rows with `ctx.row(...)` and time with `ctx.alternate(...)` to
 A section that raises is reported as one row with the error in `note`; the others still run.
 
 The `ctx` object (class `Ctx` below) gives:
-    ctx.root, ctx.data_dir, ctx.tmp       repository root, bundled data/, a scratch dir for the run
-    ctx.bin                               path of the release glassbox binary
+    ctx.root, ctx.data_dir                repository root, bundled data/
+    ctx.workdir (= ctx.tmp)               a scratch dir for the run, removed at the end
+    ctx.glassbox (= ctx.bin)              path of the release glassbox binary
+    ctx.python                            the Python running the harness
     ctx.threads, ctx.repeat, ctx.quick    the command-line settings (quick = small sizes, smoke test)
-    ctx.glassbox(*args, threads=None, quiet=True) -> CompletedProcess
+    ctx.run_glassbox(*args, threads=None, quiet=True) -> CompletedProcess
                                           runs `glassbox [--quiet] --threads T args…` (T = ctx.threads
                                           unless given); raises with stderr on a non-zero exit
     ctx.alternate({name: fn, ...}) -> {name: (median_s, last_output)}
@@ -88,13 +90,14 @@ class Ctx:
     def __init__(self, args, tmp):
         self.root = ROOT
         self.data_dir = os.path.join(ROOT, "data")
-        self.tmp = tmp
-        self.bin = args.glassbox
+        self.tmp = self.workdir = tmp
+        self.bin = self.glassbox = args.glassbox
+        self.python = sys.executable
         self.threads = args.threads
         self.repeat = args.repeat
         self.quick = args.quick
 
-    def glassbox(self, *args, threads=None, quiet=True):
+    def run_glassbox(self, *args, threads=None, quiet=True):
         threads = threads or self.threads
         cmd = [self.bin, *(["--quiet"] if quiet else []), "--threads", str(threads), *map(str, args)]
         res = subprocess.run(cmd, capture_output=True, text=True)

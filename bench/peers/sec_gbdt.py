@@ -59,12 +59,12 @@ def run(ctx):
 
         def glassbox():
             t = time.perf_counter()
-            res = ctx.glassbox("train", "--data", train_csv, "--target", target, "--model", "gbdt",
+            res = ctx.run_glassbox("train", "--data", train_csv, "--target", target, "--model", "gbdt",
                                "--trees", ROUNDS, "--max-leaves", LEAVES, "--learning-rate", LR,
                                "--seed", 0, "--out", model, quiet=False)
             walls.append(time.perf_counter() - t)
             fits.append(float(re.search(r"fit ([0-9.]+) s", res.stderr).group(1)))
-            ctx.glassbox("predict", "--model", model, "--data", test_csv, "--unseen", "missing",
+            ctx.run_glassbox("predict", "--model", model, "--data", test_csv, "--unseen", "missing",
                          "--out", pred)
             return pd.read_csv(pred)["prediction"].to_numpy()
 

@@ -53,11 +53,11 @@ def run(ctx):
         model = os.path.join(ctx.tmp, "glm.json")
         coef = os.path.join(ctx.tmp, "glm_coef.csv")
         res = ctx.alternate({
-            "glassbox": lambda: ctx.glassbox("train", "--data", path, "--target", target, "--model",
+            "glassbox": lambda: ctx.run_glassbox("train", "--data", path, "--target", target, "--model",
                                              "glm", "--family", family, *extra, "--out", model),
             "statsmodels": lambda: sm.GLM(y, xs, family=families[family]).fit(),
         })
-        ctx.glassbox("summary", "--model", model, "--out", coef)
+        ctx.run_glassbox("summary", "--model", model, "--out", coef)
         gb = pd.read_csv(coef).set_index("term")["coef"]
         ref = res["statsmodels"][1].params.rename({"const": "intercept"})
         missing = set(ref.index) ^ set(gb.index)

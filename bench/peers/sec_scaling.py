@@ -65,7 +65,7 @@ def run(ctx):
         mpath = model(ctx, depth, 100)
         for n in sizes:
             t = time.perf_counter()
-            res = ctx.glassbox("explain", "--model", mpath, "--data", rows_csv[n], "--method",
+            res = ctx.run_glassbox("explain", "--model", mpath, "--data", rows_csv[n], "--method",
                                "tree-shap", "--out", out_csv, "--timings")
             wall = time.perf_counter() - t
             compute = compute_seconds(res.stderr)

@@ -58,7 +58,7 @@ def explain_cli(ctx, model, rows_csv, out, m, *extra, threads=None):
     """A callable running `glassbox explain` and returning (attributions with base, compute s)."""
     def go():
         args = ["explain", "--model", model, "--data", rows_csv, "--out", out, "--timings", *extra]
-        res = ctx.glassbox(*args, threads=threads)
+        res = ctx.run_glassbox(*args, threads=threads)
         line = next(l for l in res.stderr.splitlines() if l.startswith("timings:"))
         compute = float(dict(kv.split("=") for kv in line.split()[1:])["explain"])
         return pd.read_csv(out).to_numpy()[:, : m + 1], compute
@@ -153,7 +153,7 @@ def interactions(ctx, depth, trees, n_rows):
     m = len(names)
     out_csv = os.path.join(ctx.tmp, "ix.csv")
     res = ctx.alternate({
-        "glassbox": lambda: ctx.glassbox("interactions", "--model", model, "--data", rows_csv,
+        "glassbox": lambda: ctx.run_glassbox("interactions", "--model", model, "--data", rows_csv,
                                          "--features", ",".join(names), "--out", out_csv),
         "xgboost": lambda: booster.predict(xgb.DMatrix(rows), pred_interactions=True),
     })
