@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on bundled data: split german_credit, train gradient boosting, predict, explain every
 # held-out row with exact Tree SHAP, write the audit report and every plot kind; then the same for a
-# logistic GLM (shape functions). Output in out/demo/ (or $1).
+# logistic GLM (shape functions, influence of training rows). Output in out/demo/ (or $1).
 # Uses the dev profile (opt-level 1), the same build `cargo test` uses, so a fresh clone builds once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,4 +30,8 @@ src=(--explanation "$out/shap.csv" --model "$out/model.json" --data "$out/test.c
 "$gb" train --data "$out/train.csv" --target bad_credit --model glm --family binomial --out "$out/glm.json"
 "$gb" plot shape --model "$out/glm.json" --data "$out/train.csv" --out-dir "$out/plots/shape"
 "$gb" report --model "$out/glm.json" --data "$out/test.csv" --reference "$out/train.csv" --out "$out/report_glm"
+# Which training rows drove each held-out decision of the GLM (exact influence functions).
+"$gb" influence --model "$out/glm.json" --train "$out/train.csv" --data "$out/test.csv" --top 10 \
+  --out "$out/influence.csv" --self-influence "$out/self_influence.csv"
+"$gb" plot influence --influence "$out/influence.csv" --row 0 --out "$out/plots/influence_row0.png"
 echo "done: $out/report/index.html (GLM: $out/report_glm/index.html; plots: $out/plots/)"

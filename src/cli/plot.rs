@@ -38,8 +38,9 @@ pub enum PlotKind {
 /// Where the explanation comes from: a table written by `glassbox explain`, or a model to explain.
 #[derive(Args, Debug)]
 pub struct SourceArgs {
-    /// Attributions written by `glassbox explain` (CSV or Parquet).
-    #[arg(long, value_name = "FILE", required_unless_present_any = ["model", "influence"])]
+    /// Attributions written by `glassbox explain` (CSV or Parquet). Without it, --model and
+    /// --data are explained now.
+    #[arg(long, value_name = "FILE")]
     pub explanation: Option<PathBuf>,
     /// Model file. With --explanation it supplies the feature schema (category names); without,
     /// the model is explained on --data.
