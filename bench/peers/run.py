@@ -229,6 +229,8 @@ def markdown(results, info):
         f"{info.get('loadavg_end', '?')} at end; threads {info['threads']}, repeat {info['repeat']}"
         f"{' (quick)' if info['quick'] else ''}.",
         "",
+        *section_lines(info),
+        "",
         "| section | case | glassbox | peer | glassbox s | peer s | ratio (peer/glassbox) "
         "| max abs diff | mean abs diff | note |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -239,6 +241,17 @@ def markdown(results, info):
             f"{fmt(r['peer_s'], 's')} | {fmt(r['ratio'], 'x')} | {fmt(r['max_abs_diff'], 'e')} | "
             f"{fmt(r['mean_abs_diff'], 'e')} | {r['note']} |")
     return "\n".join(lines) + "\n"
+
+
+def section_lines(info):
+    """One line per section: when it ran, at which commit, for how long and under what load (a
+    section can be re-run on its own, so these can differ between sections)."""
+    out = []
+    for name, p in info.get("sections", {}).items():
+        out.append(f"- `{name}`: {p.get('date', '?')}, commit {p.get('commit', '?')}, "
+                   f"{p.get('seconds', '?')} s, load average {p.get('loadavg_start', '?')} → "
+                   f"{p.get('loadavg_end', '?')}{' (quick)' if p.get('quick') else ''}")
+    return out
 
 
 def write_atomic(path, text):
@@ -275,13 +288,16 @@ def main():
     info = machine(args.glassbox)
     info.update(threads=args.threads, repeat=args.repeat, quick=args.quick,
                 command=" ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]]),
-                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                sections={})
     tmp = tempfile.mkdtemp(prefix="gb-peers-")
     ctx = Ctx(args, tmp)
     results, table = [], ""
     try:
         for name in wanted:
             t0 = time.perf_counter()
+            started = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                           loadavg_start=[round(x, 2) for x in os.getloadavg()])
             print(f"[{name}] running…", file=sys.stderr, flush=True)
             try:
                 rows = load(name, sections[name]).run(ctx)
@@ -294,7 +310,11 @@ def main():
                 traceback.print_exc()
                 results.append(Ctx.row(name, "-", "-", "-", None, None,
                                        note=f"section failed: {type(e).__name__}: {e}".splitlines()[0]))
-            print(f"[{name}] {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+            elapsed = time.perf_counter() - t0
+            print(f"[{name}] {elapsed:.0f} s", file=sys.stderr, flush=True)
+            info["sections"][name] = dict(started, commit=info["versions"].get("glassbox_commit"),
+                                          seconds=round(elapsed), quick=args.quick,
+                                          loadavg_end=[round(x, 2) for x in os.getloadavg()])
             # Saved after every section, so an interrupted run keeps what it finished.
             table = save(args.out, results, info, sections)
     finally:
@@ -312,8 +332,13 @@ def save(out, results, info, sections):
     if os.path.exists(json_path):
         try:
             with open(json_path) as f:
-                previous = [r for r in json.load(f).get("results", []) if r["section"] not in done]
-        except (OSError, ValueError, KeyError):
+                old = json.load(f)
+            previous = [r for r in old.get("results", []) if r["section"] not in done]
+            kept = {r["section"] for r in previous}
+            for name, prov in old.get("machine", {}).get("sections", {}).items():
+                if name in kept:
+                    info["sections"].setdefault(name, prov)
+        except (OSError, ValueError, KeyError, AttributeError):
             previous = []
     order = list(sections)
     merged = sorted(previous + results, key=lambda r: order.index(r["section"])

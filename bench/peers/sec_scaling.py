@@ -1,14 +1,17 @@
 """How glassbox's exact Tree SHAP scales: rows per second by row count and depth, and peak memory
 on a million rows.
 
-- Throughput: path-dependent `explain` of 1 000, 10 000 and 100 000 rows with XGBoost models of
-  depth 4, 6, 8, 10 and 12 (100 trees, 30 numeric features, trained on 20 000 seeded synthetic rows
-  with interactions so the trees fill their depth). `glassbox_s` is the whole command; the note gives
+- Throughput: path-dependent `explain` with XGBoost models of 100 trees, 30 numeric features, trained
+  on 20 000 seeded synthetic rows with interactions so the trees fill their depth. Two series: rows
+  (1 000, 10 000, 100 000 rows at depth 6: cost linear in rows) and depth (4, 6, 8, 10, 12 at 2 000
+  rows: how cost grows with depth; a depth-12 tree costs O(leaves × depth²) per row, so 100 000
+  rows there would take most of an hour on 2 cores). `glassbox_s` is the whole command; the note gives
   rows per second of the whole command and of the compute step (`--timings`). One run per cell
   (`ctx.repeat` does not apply: there is no peer to alternate with). --quick: 1k/10k rows, depth 4/6.
-- Memory: 1 000 000 rows × 30 features (CSV) explained with a 300-tree depth-6 model, output to CSV
+- Memory: 1 000 000 rows × 30 features (CSV) explained with a 100-tree depth-6 model, output to CSV
   and to Parquet; the note gives the peak resident set size of the glassbox process (ru_maxrss of
-  the child). The input CSV alone is in the note for scale. --quick: 100 000 rows.
+  the child). The input CSV alone is in the note for scale. Memory is driven by rows (input chunks
+  and output buffers), not by the tree count. --quick: 100 000 rows.
 """
 import os
 
@@ -53,37 +56,38 @@ def compute_seconds(stderr):
 
 def run(ctx):
     import time
-    sizes = [1_000, 10_000] if ctx.quick else [1_000, 10_000, 100_000]
-    depths = [4, 6] if ctx.quick else [4, 6, 8, 10, 12]
+    if ctx.quick:
+        grid = [(6, 1_000), (6, 10_000), (4, 1_000)]
+    else:
+        grid = [(6, 1_000), (6, 10_000), (6, 100_000)] + [(d, 2_000) for d in [4, 6, 8, 10, 12]]
     out = []
     rows_csv = {}
-    for n in sizes:
+    for n in sorted({n for _, n in grid}):
         rows_csv[n] = os.path.join(ctx.tmp, f"scaling_{n}.csv")
         write_rows(rows_csv[n], n, 100)
     out_csv = os.path.join(ctx.tmp, "scaling_out.csv")
-    for depth in depths:
+    for depth, n in grid:
         mpath = model(ctx, depth, 100)
-        for n in sizes:
-            t = time.perf_counter()
-            res = ctx.run_glassbox("explain", "--model", mpath, "--data", rows_csv[n], "--method",
-                               "tree-shap", "--out", out_csv, "--timings")
-            wall = time.perf_counter() - t
-            compute = compute_seconds(res.stderr)
-            out.append(ctx.row(
-                SECTION, f"path-dependent, depth {depth}, 100 trees, {n} rows × {M} features, "
-                f"{ctx.threads} threads", "explain --method tree-shap", "–", wall, None,
-                note=f"{n / wall:,.0f} rows/s whole command; {n / compute:,.0f} rows/s compute"))
+        t = time.perf_counter()
+        res = ctx.run_glassbox("explain", "--model", mpath, "--data", rows_csv[n], "--method",
+                           "tree-shap", "--out", out_csv, "--timings")
+        wall = time.perf_counter() - t
+        compute = compute_seconds(res.stderr)
+        out.append(ctx.row(
+            SECTION, f"path-dependent, depth {depth}, 100 trees, {n} rows × {M} features, "
+            f"{ctx.threads} threads", "explain --method tree-shap", "–", wall, None,
+            note=f"{n / wall:,.0f} rows/s whole command; {n / compute:,.0f} rows/s compute"))
     n_big = 100_000 if ctx.quick else 1_000_000
     big = os.path.join(ctx.tmp, f"scaling_big_{n_big}.csv")
     write_rows(big, n_big, 7)
-    mpath = model(ctx, 6, 300)
+    mpath = model(ctx, 6, 100)
     size_mb = os.path.getsize(big) / 2**20
     for ext in ["csv", "parquet"]:
         dest = os.path.join(ctx.tmp, f"scaling_big_out.{ext}")
         wall, rss = ctx.peak_rss([ctx.bin, "--quiet", "--threads", ctx.threads, "explain", "--model",
                                   mpath, "--data", big, "--method", "tree-shap", "--out", dest])
         out.append(ctx.row(
-            SECTION, f"peak memory: path-dependent, depth 6, 300 trees, {n_big} rows × {M} features "
+            SECTION, f"peak memory: path-dependent, depth 6, 100 trees, {n_big} rows × {M} features "
             f"→ {ext.upper()}, {ctx.threads} threads", "explain --method tree-shap", "–", wall, None,
             note=f"peak RSS {rss / 2**20:,.0f} MiB (input CSV {size_mb:,.0f} MiB, output "
                  f"{os.path.getsize(dest) / 2**20:,.0f} MiB); {n_big / wall:,.0f} rows/s"))
