@@ -5,8 +5,10 @@
 mod agnostic;
 mod common;
 
-use agnostic::{brute_force, random_data, random_model, term_shapley, Term, TermModel};
-use glassbox::data::{Dataset, Feature, FeatureKind, FeatureSchema, TargetKind, TargetSpec};
+use agnostic::{
+    brute_force, mixed_five, random_data, random_model, term_shapley, Response, Term, TermModel,
+};
+use glassbox::data::Dataset;
 use glassbox::explain::kernel_shap::{
     explain_kernel_shap, explain_with_background, plan_summary, Background, KernelShapParams,
     Sampler,
@@ -16,9 +18,7 @@ use glassbox::explain::{
 };
 use glassbox::model::glm::{Family, GlmParams};
 use glassbox::model::{AnyModel, Link};
-use ndarray::{s, Array1, Array2};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use ndarray::{s, Array2};
 
 fn options(seed: u64, params: KernelShapParams) -> ExplainOptions {
     ExplainOptions {
@@ -28,52 +28,11 @@ fn options(seed: u64, params: KernelShapParams) -> ExplainOptions {
     }
 }
 
-/// Five features: numbers with missing values and categories, as in tests/glm_additive.rs.
+/// The shared 5-feature rows (tests/agnostic): numbers with missing values and categories, a
+/// binary target from a linear predictor.
 fn glm_data(n: usize, seed: u64) -> Dataset {
-    let schema = FeatureSchema::new(vec![
-        Feature::numeric("age"),
-        Feature {
-            name: "region".into(),
-            kind: FeatureKind::Categorical {
-                levels: vec!["east".into(), "north".into(), "west".into()],
-            },
-        },
-        Feature::numeric("income"),
-        Feature {
-            name: "owner".into(),
-            kind: FeatureKind::Categorical {
-                levels: vec!["no".into(), "yes".into()],
-            },
-        },
-        Feature::numeric("score"),
-    ]);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut x = Array2::<f64>::zeros((n, 5));
-    let mut y = Array1::<f64>::zeros(n);
-    for i in 0..n {
-        x[[i, 0]] = rng.gen_range(20.0..70.0);
-        x[[i, 1]] = (i % 3) as f64;
-        x[[i, 2]] = if i % 7 == 3 {
-            f64::NAN
-        } else {
-            rng.gen_range(1.0..5.0)
-        };
-        x[[i, 3]] = if i % 11 == 5 {
-            f64::NAN
-        } else {
-            (i % 2) as f64
-        };
-        x[[i, 4]] = rng.gen_range(-1.0..1.0);
-        let eta = -1.0 + 0.02 * x[[i, 0]] + 0.3 * x[[i, 1]] + 0.5 * x[[i, 4]];
-        y[i] = f64::from(rng.gen::<f64>() < 1.0 / (1.0 + (-eta).exp()));
-    }
-    let target = TargetSpec {
-        name: "y".into(),
-        kind: TargetKind::Binary {
-            classes: vec!["0".into(), "1".into()],
-        },
-    };
-    Dataset::from_parts(x, Some(y), schema, Some(target)).unwrap()
+    let eta = |x: &[f64]| -1.0 + 0.02 * x[0] + 0.3 * x[1] + 0.5 * x[4];
+    mixed_five(n, seed, eta, Response::Bernoulli)
 }
 
 /// Exact mode with the training rows as background equals the GLM's exact additive explanation

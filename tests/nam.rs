@@ -3,72 +3,29 @@
 //! that a spline GAM misses, and bad input. (The gradient check against finite differences
 //! is a unit test in `src/model/nam/train.rs`.)
 
-use glassbox::data::{Dataset, Feature, FeatureKind, FeatureSchema, TargetKind, TargetSpec};
+mod agnostic;
+
+use agnostic::{brute_force, mixed_five, Response};
+use glassbox::data::{Dataset, FeatureSchema, TargetKind, TargetSpec};
 use glassbox::explain::{explain, ExplainError, ExplainOptions, Method, OutputSpace};
 use glassbox::model::gam::GamParams;
 use glassbox::model::glm::Family;
 use glassbox::model::nam::{Activation, Nam, NamParams};
 use glassbox::model::{AnyModel, Model, ModelError};
-use ndarray::{Array1, Array2, ArrayView1};
+use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// 5 features: two numbers (one with missing values), a 3-level and a 2-level category (one with
-/// missing values), and a third number. Binary or continuous target.
+/// The shared 5-feature rows (tests/agnostic) with a non-linear additive target, binary or
+/// continuous.
 fn data(binary: bool, n: usize, seed: u64) -> Dataset {
-    let schema = FeatureSchema::new(vec![
-        Feature::numeric("age"),
-        Feature {
-            name: "region".into(),
-            kind: FeatureKind::Categorical {
-                levels: vec!["east".into(), "north".into(), "west".into()],
-            },
-        },
-        Feature::numeric("income"),
-        Feature {
-            name: "owner".into(),
-            kind: FeatureKind::Categorical {
-                levels: vec!["no".into(), "yes".into()],
-            },
-        },
-        Feature::numeric("score"),
-    ]);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut x = Array2::<f64>::zeros((n, 5));
-    let mut y = Array1::<f64>::zeros(n);
-    for i in 0..n {
-        x[[i, 0]] = rng.gen_range(20.0..70.0);
-        x[[i, 1]] = (i % 3) as f64;
-        x[[i, 2]] = if i % 7 == 3 {
-            f64::NAN
-        } else {
-            rng.gen_range(1.0..5.0)
-        };
-        x[[i, 3]] = if i % 11 == 5 {
-            f64::NAN
-        } else {
-            (i % 2) as f64
-        };
-        x[[i, 4]] = rng.gen_range(-1.0..1.0);
-        let eta = -1.0 + 0.04 * (x[[i, 0]] - 45.0) + 0.5 * x[[i, 1]] + (3.0 * x[[i, 4]]).sin();
-        y[i] = if binary {
-            f64::from(rng.gen::<f64>() < 1.0 / (1.0 + (-eta).exp()))
-        } else {
-            eta + 0.3 * rng.gen_range(-1.0..1.0)
-        };
-    }
-    let kind = if binary {
-        TargetKind::Binary {
-            classes: vec!["0".into(), "1".into()],
-        }
+    let eta = |x: &[f64]| -1.0 + 0.04 * (x[0] - 45.0) + 0.5 * x[1] + (3.0 * x[4]).sin();
+    let response = if binary {
+        Response::Bernoulli
     } else {
-        TargetKind::Continuous
+        Response::UniformNoise(0.3)
     };
-    let target = TargetSpec {
-        name: "y".into(),
-        kind,
-    };
-    Dataset::from_parts(x, Some(y), schema, Some(target)).unwrap()
+    mixed_five(n, seed, eta, response)
 }
 
 fn small() -> NamParams {
@@ -78,38 +35,6 @@ fn small() -> NamParams {
         .hidden(vec![8, 4])
         .batch_size(32)
         .seed(5)
-}
-
-/// Interventional Shapley values of the raw output by enumeration of all 2^M coalitions:
-/// v(S) = mean over background rows b of f(x_S, b_rest).
-fn brute_force(model: &dyn Model, row: ArrayView1<f64>, background: &Array2<f64>) -> Vec<f64> {
-    let m = row.len();
-    let nb = background.nrows();
-    let mut v = vec![0.0; 1 << m];
-    for (s, vs) in v.iter_mut().enumerate() {
-        let mut hybrid = background.clone();
-        for i in 0..nb {
-            for j in 0..m {
-                if s & (1 << j) != 0 {
-                    hybrid[[i, j]] = row[j];
-                }
-            }
-        }
-        *vs = model.predict_raw(hybrid.view()).mean().unwrap();
-    }
-    let fact = |k: usize| (1..=k).map(|v| v as f64).product::<f64>();
-    let mut phi = vec![0.0; m];
-    for (j, p) in phi.iter_mut().enumerate() {
-        for s in 0..(1usize << m) {
-            if s & (1 << j) != 0 {
-                continue;
-            }
-            let k = s.count_ones() as usize;
-            let w = fact(k) * fact(m - k - 1) / fact(m);
-            *p += w * (v[s | (1 << j)] - v[s]);
-        }
-    }
-    phi
 }
 
 fn check_additive(binary: bool) {
@@ -133,7 +58,7 @@ fn check_additive(binary: bool) {
     for i in 0..rows.n_rows() {
         let sum: f64 = e.base_values()[[i, 0]] + e.values().slice(ndarray::s![i, 0, ..]).sum();
         worst_add = worst_add.max((sum - raw[[i, 0]]).abs());
-        let phi = brute_force(&nam, rows.x().row(i), ds.x());
+        let phi = brute_force(&nam, rows.x().row(i), ds.x().view(), false).remove(0);
         for (j, p) in phi.iter().enumerate() {
             worst_shap = worst_shap.max((e.values()[[i, 0, j]] - p).abs());
             biggest = biggest.max(p.abs());

@@ -192,3 +192,79 @@ pub fn brute_force(
     }
     v.iter().map(|vo| shapley(m, vo)).collect()
 }
+
+/// How [`mixed_five`] turns a row's linear predictor η into its target.
+#[derive(Clone, Copy, Debug)]
+pub enum Response {
+    /// y ~ Bernoulli(1 / (1 + e^−η)), a binary target with classes "0" and "1".
+    Bernoulli,
+    /// y = ⌊e^η · U(0, 2)⌋, a non-negative count.
+    Count,
+    /// y = η + scale · U(−1, 1).
+    UniformNoise(f64),
+}
+
+/// The mixed-type rows several test files share: 5 features — `age` (number), `region` (3 levels),
+/// `income` (number, missing every 7th row), `owner` (2 levels, missing every 11th row), `score`
+/// (number) — and a target drawn from `eta(row)` as `response` says. Seeded; the random stream is
+/// drawn row by row (features, then target), so every caller with the same seed sees the same
+/// features.
+pub fn mixed_five(
+    n: usize,
+    seed: u64,
+    eta: impl Fn(&[f64]) -> f64,
+    response: Response,
+) -> glassbox::data::Dataset {
+    use glassbox::data::{Dataset, Feature, FeatureKind, TargetKind, TargetSpec};
+    let categorical = |name: &str, levels: &[&str]| Feature {
+        name: name.into(),
+        kind: FeatureKind::Categorical {
+            levels: levels.iter().map(|l| l.to_string()).collect(),
+        },
+    };
+    let schema = FeatureSchema::new(vec![
+        Feature::numeric("age"),
+        categorical("region", &["east", "north", "west"]),
+        Feature::numeric("income"),
+        categorical("owner", &["no", "yes"]),
+        Feature::numeric("score"),
+    ]);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut x = Array2::<f64>::zeros((n, 5));
+    let mut y = ndarray::Array1::<f64>::zeros(n);
+    for i in 0..n {
+        x[[i, 0]] = rng.gen_range(20.0..70.0);
+        x[[i, 1]] = (i % 3) as f64;
+        x[[i, 2]] = if i % 7 == 3 {
+            f64::NAN
+        } else {
+            rng.gen_range(1.0..5.0)
+        };
+        x[[i, 3]] = if i % 11 == 5 {
+            f64::NAN
+        } else {
+            (i % 2) as f64
+        };
+        x[[i, 4]] = rng.gen_range(-1.0..1.0);
+        let e = eta(x
+            .row(i)
+            .as_slice()
+            .expect("rows of a standard-layout array are contiguous"));
+        y[i] = match response {
+            Response::Bernoulli => f64::from(rng.gen::<f64>() < 1.0 / (1.0 + (-e).exp())),
+            Response::Count => (e.exp() * rng.gen_range(0.0..2.0)).floor(),
+            Response::UniformNoise(scale) => e + scale * rng.gen_range(-1.0..1.0),
+        };
+    }
+    let kind = match response {
+        Response::Bernoulli => TargetKind::Binary {
+            classes: vec!["0".into(), "1".into()],
+        },
+        _ => TargetKind::Continuous,
+    };
+    let target = TargetSpec {
+        name: "y".into(),
+        kind,
+    };
+    Dataset::from_parts(x, Some(y), schema, Some(target)).expect("a consistent synthetic data set")
+}
