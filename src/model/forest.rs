@@ -97,16 +97,6 @@ impl Default for ForestParams {
     }
 }
 
-macro_rules! setter {
-    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
-        $(#[$doc])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.0.$name = value;
-            self
-        }
-    };
-}
-
 impl ForestParams {
     setter!(
         /// Number of trees. Default 100.

@@ -9,6 +9,19 @@
 //! to the *prediction* (probability or value). Explanations are of the raw score unless the caller
 //! asks for probability space.
 
+/// A builder setter for a parameters newtype `struct XParams(Inner)`: `setter!(/// doc
+/// field: Type)` expands to `pub fn field(mut self, value: Type) -> Self`. Shared by every model
+/// family's params builder (declared before the family modules so they all see it).
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.0.$name = value;
+            self
+        }
+    };
+}
+
 mod error;
 pub mod file;
 pub mod forest;

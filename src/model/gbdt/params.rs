@@ -68,16 +68,6 @@ impl Default for GbdtParams {
     }
 }
 
-macro_rules! setter {
-    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
-        $(#[$doc])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.0.$name = value;
-            self
-        }
-    };
-}
-
 impl GbdtParams {
     setter!(
         /// Boosting rounds (trees per output). Default 100.

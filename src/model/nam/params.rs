@@ -111,16 +111,6 @@ impl Default for NamParams {
     }
 }
 
-macro_rules! setter {
-    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
-        $(#[$doc])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.0.$name = value;
-            self
-        }
-    };
-}
-
 impl NamParams {
     setter!(/// Ensemble members (≥ 1), trained in parallel with different seeds and validation splits.
         members: usize);
