@@ -92,14 +92,33 @@ pub struct ExplainArgs {
     pub sampling: SamplingArgs,
 }
 
-fn method_of(arg: MethodArg, model: &AnyModel) -> Method {
-    match arg {
-        MethodArg::TreeShap => Method::TreeShap,
-        MethodArg::TreeShapInterventional => Method::TreeShapInterventional,
-        MethodArg::KernelShap => Method::KernelShap,
-        MethodArg::Lime => Method::Lime,
-        MethodArg::Additive => Method::Additive,
-        MethodArg::Auto => Method::default_for(model),
+impl MethodArg {
+    /// The method this flag names; `auto` is resolved against `model` (`None` when there is no
+    /// model to resolve it against).
+    pub fn resolve(self, model: Option<&AnyModel>) -> Option<Method> {
+        Some(match self {
+            MethodArg::TreeShap => Method::TreeShap,
+            MethodArg::TreeShapInterventional => Method::TreeShapInterventional,
+            MethodArg::KernelShap => Method::KernelShap,
+            MethodArg::Lime => Method::Lime,
+            MethodArg::Additive => Method::Additive,
+            MethodArg::Auto => return model.map(Method::default_for),
+        })
+    }
+
+    /// The method this flag names for `model` (`auto`: the exact method that suits it).
+    pub fn for_model(self, model: &AnyModel) -> Method {
+        self.resolve(Some(model))
+            .unwrap_or_else(|| Method::default_for(model))
+    }
+}
+
+impl From<SpaceArg> for OutputSpace {
+    fn from(arg: SpaceArg) -> Self {
+        match arg {
+            SpaceArg::Raw => OutputSpace::Raw,
+            SpaceArg::Probability => OutputSpace::Probability,
+        }
     }
 }
 
@@ -114,7 +133,7 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
     // when the whole file was read up front.
     let mut input = RowStream::open(
         ctx,
-        method_of(args.method, &model).name(),
+        args.method.for_model(&model).name(),
         &args.data,
         &schema,
         args.unseen.into(),
@@ -131,12 +150,9 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
         )?),
         None => None,
     };
-    let method = method_of(args.method, &model);
+    let method = args.method.for_model(&model);
     let mut options = ExplainOptions {
-        output_space: match args.output {
-            SpaceArg::Raw => OutputSpace::Raw,
-            SpaceArg::Probability => OutputSpace::Probability,
-        },
+        output_space: args.output.into(),
         seed: args.seed,
         ..ExplainOptions::default()
     };

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use glassbox::data::{read_table, Dataset, Feature, FeatureKind, FeatureSchema, UnseenPolicy};
-use glassbox::explain::{explain, ExplainOptions, Explanation, Method};
+use glassbox::explain::{explain, ExplainOptions, Explanation};
 use glassbox::model::AnyModel;
 use glassbox::plot::{self, PlotError, PlotOptions};
 
@@ -63,17 +63,6 @@ pub struct SourceArgs {
     /// Categories not seen in training: error (default) or missing.
     #[arg(long, value_enum, default_value = "error")]
     pub unseen: UnseenArg,
-}
-
-fn method_of(arg: MethodArg, model: Option<&AnyModel>) -> Option<Method> {
-    Some(match arg {
-        MethodArg::TreeShap => Method::TreeShap,
-        MethodArg::TreeShapInterventional => Method::TreeShapInterventional,
-        MethodArg::KernelShap => Method::KernelShap,
-        MethodArg::Lime => Method::Lime,
-        MethodArg::Additive => Method::Additive,
-        MethodArg::Auto => return model.map(Method::default_for),
-    })
 }
 
 /// A schema for `names` read off the data file itself: text and boolean columns categorical
@@ -138,7 +127,7 @@ pub fn load_explanation(src: &SourceArgs) -> Result<(Explanation, Option<AnyMode
                 (None, None) => read.schema().clone(),
             };
             let mut meta = read.meta().clone();
-            if let Some(m) = method_of(src.method, model.as_ref()) {
+            if let Some(m) = src.method.resolve(model.as_ref()) {
                 meta.method = m.name().to_string();
             }
             meta.seed = Some(src.seed);
@@ -181,7 +170,7 @@ pub fn load_explanation(src: &SourceArgs) -> Result<(Explanation, Option<AnyMode
                 Some(p) => Some(Dataset::load_with_schema(p, &schema, None, unseen)?),
                 None => None,
             };
-            let method = method_of(src.method, Some(m)).unwrap_or_else(|| Method::default_for(m));
+            let method = src.method.for_model(m);
             let options = ExplainOptions {
                 seed: src.seed,
                 ..ExplainOptions::default()

@@ -55,10 +55,7 @@ pub fn run(
         .into());
     }
     let bg = Dataset::load_with_schema(background, &schema, None, unseen)?;
-    let output_space = match space {
-        SpaceArg::Raw => OutputSpace::Raw,
-        SpaceArg::Probability => OutputSpace::Probability,
-    };
+    let output_space: OutputSpace = space.into();
     let mut options = ExplainOptions {
         seed: src.seed,
         output_space,

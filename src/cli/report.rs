@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use glassbox::data::{Dataset, TargetKind, TargetSpec};
-use glassbox::explain::{explain, ExplainOptions, Method, OutputSpace};
+use glassbox::explain::{explain, ExplainOptions, OutputSpace};
 use glassbox::model::{AnyModel, Link};
 use glassbox::report::{self, ReasonOptions, ReferenceQuantiles, ReportInput, ReportOptions};
 
@@ -96,18 +96,8 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
         )?),
         None => None,
     };
-    let method = match args.method {
-        MethodArg::TreeShap => Method::TreeShap,
-        MethodArg::TreeShapInterventional => Method::TreeShapInterventional,
-        MethodArg::KernelShap => Method::KernelShap,
-        MethodArg::Lime => Method::Lime,
-        MethodArg::Additive => Method::Additive,
-        MethodArg::Auto => Method::default_for(&model),
-    };
-    let space = match args.output_space {
-        SpaceArg::Raw => OutputSpace::Raw,
-        SpaceArg::Probability => OutputSpace::Probability,
-    };
+    let method = args.method.for_model(&model);
+    let space: OutputSpace = args.output_space.into();
     let mut options = ExplainOptions {
         output_space: space,
         seed: args.seed,
