@@ -245,6 +245,64 @@ fn predict_works_and_columns_match_by_name() {
     );
 }
 
+/// `predict` reads and writes chunk by chunk: small chunks give the same file as one chunk, and a
+/// bad value in a late chunk is reported with its line in the whole file and leaves no output.
+#[test]
+fn predict_in_chunks_equals_one_chunk_and_a_late_error_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = small_model(dir.path());
+    let mut rows = String::from("a,c\n");
+    for i in 0..1000 {
+        rows.push_str(&format!(
+            "{},{}\n",
+            i % 5,
+            if i % 3 == 0 { "x" } else { "y" }
+        ));
+    }
+    let data = write(dir.path(), "many.csv", rows.as_bytes());
+    let whole = dir.path().join("whole.csv");
+    let chunked = dir.path().join("chunked.csv");
+    let o = predict(&model, &data, &whole);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let (m, d, c) = (
+        model.to_str().unwrap(),
+        data.to_str().unwrap(),
+        chunked.to_str().unwrap(),
+    );
+    let o = glassbox(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        d,
+        "--out",
+        c,
+        "--chunk-size",
+        "7",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let text = std::fs::read_to_string(&whole).unwrap();
+    assert_eq!(text.lines().count(), 1001);
+    assert_eq!(text, std::fs::read_to_string(&chunked).unwrap());
+
+    rows.push_str("oops,x\n");
+    let bad = write(dir.path(), "bad.csv", rows.as_bytes());
+    let out = dir.path().join("never.csv");
+    let b = bad.to_str().unwrap();
+    let o = glassbox(&[
+        "predict",
+        "--model",
+        m,
+        "--data",
+        b,
+        "--out",
+        out.to_str().unwrap(),
+        "--chunk-size",
+        "64",
+    ]);
+    assert_input_error(&o, &out, &["bad.csv", "'a'", "row 1001", "'oops'"]);
+}
+
 #[test]
 fn unseen_category_at_predict_time() {
     let dir = tempfile::tempdir().unwrap();

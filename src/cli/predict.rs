@@ -1,12 +1,14 @@
-//! `glassbox predict`.
+//! `glassbox predict`: read in chunks and written chunk by chunk (like `explain`), so a file of
+//! any size predicts in bounded memory, and an error on a late row leaves no partial output.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use glassbox::data::{Dataset, UnseenPolicy};
+use glassbox::data::UnseenPolicy;
 use glassbox::model::AnyModel;
 
-use super::{CliError, Context};
+use super::stream::{write_output, RowStream};
+use super::{CliError, Context, UsageError};
 
 /// What to do with categories the model never saw.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -42,6 +44,10 @@ pub struct PredictArgs {
     /// Categories not seen in training: error (default) or missing.
     #[arg(long, value_enum, default_value = "error")]
     pub unseen: UnseenArg,
+    /// Rows per chunk: the input is read and the predictions written chunk by chunk, so memory
+    /// is bounded by the chunk, not the file.
+    #[arg(long, default_value_t = 65536, value_name = "N")]
+    pub chunk_size: usize,
 }
 
 /// Column headers of prediction output for these output names.
@@ -56,19 +62,38 @@ pub fn prediction_headers(outputs: &[String]) -> Vec<String> {
 }
 
 pub fn run(ctx: &Context, args: PredictArgs) -> Result<(), CliError> {
+    if args.chunk_size == 0 {
+        return Err(UsageError("--chunk-size must be at least 1".into()).into());
+    }
     let model = AnyModel::load(&args.model)?;
     let m = model.as_model();
-    let ds = Dataset::load_with_schema(&args.data, m.schema(), None, args.unseen.into())?;
-    let raw = m.predict_raw(ds.x().view());
-    let pred = m.predict(ds.x().view());
-    let mut columns: Vec<Vec<f64>> = raw.columns().into_iter().map(|c| c.to_vec()).collect();
-    columns.extend(pred.columns().into_iter().map(|c| c.to_vec()));
+    let mut input = RowStream::open(
+        ctx,
+        "predict",
+        &args.data,
+        m.schema(),
+        args.unseen.into(),
+        args.chunk_size,
+        None,
+    )?;
     let headers = prediction_headers(m.output_names());
-    glassbox::output::write_numeric_table(&args.out, &headers, &columns)
-        .map_err(|e| anyhow::anyhow!("{}: cannot write predictions: {e}", args.out.display()))?;
+    let parquet = glassbox::output::is_parquet(&args.out);
+    write_output(&args.out, |w| {
+        let mut table = glassbox::output::NumericTableWriter::new(w, parquet);
+        while let Some((_, ds)) = input.next_chunk()? {
+            let raw = m.predict_raw(ds.x().view());
+            let pred = m.predict(ds.x().view());
+            let mut columns: Vec<Vec<f64>> =
+                raw.columns().into_iter().map(|c| c.to_vec()).collect();
+            columns.extend(pred.columns().into_iter().map(|c| c.to_vec()));
+            table.write_chunk(&headers, &columns)?;
+        }
+        table.finish()?;
+        Ok(())
+    })?;
     super::status(
         ctx,
-        format!("predicted {} rows -> {}", ds.n_rows(), args.out.display()),
+        format!("predicted {} rows -> {}", input.rows(), args.out.display()),
     );
     Ok(())
 }
