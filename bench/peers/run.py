@@ -185,13 +185,14 @@ def cpu_model():
 
 def versions(binary):
     v = {"python": platform.python_version()}
-    for mod in ["numpy", "pandas", "xgboost", "lightgbm", "shap", "fasttreeshap_fixed", "statsmodels",
-                "lime", "pygam", "interpret", "sklearn"]:
+    from importlib import metadata
+    # Distribution names (what requirements.txt pins): lime has no __version__ attribute.
+    for dist in ["numpy", "pandas", "xgboost", "lightgbm", "shap", "fasttreeshap-fixed", "statsmodels",
+                 "lime", "pygam", "interpret", "scikit-learn"]:
         try:
-            m = __import__(mod)
-            v[mod] = getattr(m, "__version__", "?")
-        except Exception:  # noqa: BLE001 - a missing peer is reported, not fatal
-            v[mod] = None
+            v[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:  # a missing peer is reported, not fatal
+            v[dist] = None
     try:
         v["glassbox"] = subprocess.run([binary, "--version"], capture_output=True,
                                        text=True).stdout.strip()
