@@ -230,6 +230,9 @@ def markdown(results, info):
         f"{info.get('loadavg_end', '?')} at end; threads {info['threads']}, repeat {info['repeat']}"
         f"{' (quick)' if info['quick'] else ''}.",
         "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items()
+                                 if k != "glassbox_commit") + ".",
+        "",
         *section_lines(info),
         "",
         "| section | case | glassbox | peer | glassbox s | peer s | ratio (peer/glassbox) "
