@@ -19,11 +19,14 @@
 //! of features with more distinct values than bins and adds changes that say nothing about the
 //! row's information.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use ndarray::{ArrayView1, ArrayView2};
 use rayon::prelude::*;
 
 use super::replay::check_labels;
-use super::{need_label, InfluenceTarget};
+use super::{need_label, Influence, InfluenceTarget};
 use crate::data::Dataset;
 use crate::explain::{ExplainError, Result};
 use crate::model::gbdt::{GbdtParams, Objective};
@@ -92,10 +95,7 @@ pub fn gbdt_exact_loo(
     y: Option<ArrayView1<f64>>,
     target: InfluenceTarget,
 ) -> Result<Vec<Vec<f64>>> {
-    let fit_err = |e: crate::model::ModelError| {
-        ExplainError::Unsupported(format!("exact leave-one-out retraining failed: {e}"))
-    };
-    let (full, _) = params.fit(train).map_err(fit_err)?;
+    let (full, _) = params.fit(train).map_err(fit_error)?;
     let objective = Objective::for_target(full.target.as_ref().ok_or_else(|| {
         ExplainError::Unsupported("the model records no target, so its loss is unknown".into())
     })?);
@@ -132,7 +132,7 @@ pub fn gbdt_exact_loo(
     removed
         .par_iter()
         .map(|&k| {
-            let (m, _) = params.fit_without(train, &[k]).map_err(fit_err)?;
+            let (m, _) = params.fit_without(train, &[k]).map_err(fit_error)?;
             Ok(row_losses(&m, objective, x, labels.as_deref(), target)
                 .iter()
                 .zip(&base)
@@ -181,4 +181,117 @@ pub fn refine_top(
         influence[i] = e[0];
     }
     Ok(top)
+}
+
+/// Any influence estimator of a glassbox GBDT with, for each explained row, its `k` largest
+/// estimates (in magnitude) replaced by exact leave-one-out retraining — the hybrid behind
+/// `glassbox influence --exact-top K`.
+///
+/// Each retrained model (one per removed training row) is kept and reused for later explained
+/// rows, so explaining many rows costs at most one fit per distinct top row. Self-influence is
+/// the inner estimator's, unrefined.
+pub struct ExactTop {
+    inner: Box<dyn Influence>,
+    params: GbdtParams,
+    train: Dataset,
+    objective: Objective,
+    k: usize,
+    full: TreeEnsemble,
+    retrained: Mutex<HashMap<usize, Arc<TreeEnsemble>>>,
+}
+
+impl ExactTop {
+    /// Wraps `inner`, an estimator for `model` trained on `train` with `params`.
+    ///
+    /// # Errors
+    /// [`ExplainError::InvalidParam`] when training with `params` on `train` does not reproduce
+    /// `model` (other parameters, seed or data: the exact numbers would belong to another
+    /// model); training errors as [`ExplainError::Unsupported`].
+    pub fn new(
+        inner: Box<dyn Influence>,
+        params: GbdtParams,
+        train: &Dataset,
+        model: &TreeEnsemble,
+        k: usize,
+    ) -> Result<ExactTop> {
+        let (full, _) = params.fit(train).map_err(fit_error)?;
+        if full.trees != model.trees
+            || full.base_score != model.base_score
+            || full.tree_output != model.tree_output
+        {
+            return Err(ExplainError::InvalidParam {
+                name: "exact-top",
+                value: k.to_string(),
+                reason: "training with the given settings on the training data does not reproduce the model; pass the same model settings and seed it was trained with".into(),
+            });
+        }
+        let objective = Objective::for_target(full.target.as_ref().ok_or_else(|| {
+            ExplainError::Unsupported("the model records no target, so its loss is unknown".into())
+        })?);
+        Ok(ExactTop {
+            inner,
+            params,
+            train: train.clone(),
+            objective,
+            k,
+            full,
+            retrained: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn without(&self, i: usize) -> Result<Arc<TreeEnsemble>> {
+        if let Some(m) = self.retrained.lock().expect("no panics under the lock").get(&i) {
+            return Ok(Arc::clone(m));
+        }
+        let (m, _) = self
+            .params
+            .fit_without(&self.train, &[i])
+            .map_err(fit_error)?;
+        let m = Arc::new(m);
+        self.retrained
+            .lock()
+            .expect("no panics under the lock")
+            .insert(i, Arc::clone(&m));
+        Ok(m)
+    }
+}
+
+fn fit_error(e: crate::model::ModelError) -> ExplainError {
+    ExplainError::Unsupported(format!("exact leave-one-out retraining failed: {e}"))
+}
+
+impl Influence for ExactTop {
+    fn n_train(&self) -> usize {
+        self.inner.n_train()
+    }
+
+    fn method(&self) -> &'static str {
+        match self.inner.method() {
+            "boostin" => "boostin+exact-top",
+            "leaf-influence" => "leaf-influence+exact-top",
+            _ => "exact-top",
+        }
+    }
+
+    fn influence(
+        &self,
+        x: ArrayView1<f64>,
+        y: Option<f64>,
+        target: InfluenceTarget,
+    ) -> Result<Vec<f64>> {
+        let mut inf = self.inner.influence(x, y, target)?;
+        let xs = x.insert_axis(ndarray::Axis(0));
+        let label = y.map(|v| [v]);
+        let label = label.as_ref().map(|l| &l[..]);
+        let base = row_losses(&self.full, self.objective, xs, label, target)[0];
+        for i in top_by_magnitude(&inf, self.k) {
+            let m = self.without(i)?;
+            inf[i] = row_losses(&m, self.objective, xs, label, target)[0] - base;
+        }
+        Ok(inf)
+    }
+
+    fn self_influence(&self) -> Result<Vec<f64>> {
+        self.inner.self_influence()
+    }
 }

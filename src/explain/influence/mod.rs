@@ -61,7 +61,7 @@ mod replay;
 mod table;
 
 pub use boostin::BoostIn;
-pub use exact::{gbdt_exact_loo, refine_top, top_by_magnitude};
+pub use exact::{gbdt_exact_loo, refine_top, top_by_magnitude, ExactTop};
 pub use glm::GlmInfluence;
 pub use leaf_influence::LeafInfluence;
 pub use parametric::{CholeskyInverse, ConjugateGradient, InverseHessian, ParametricInfluence};
@@ -134,5 +134,6 @@ mod autotraits {
         send_sync::<super::LeafInfluence>();
         send_sync::<super::InfluenceTable>();
         send_sync::<super::ParametricInfluence>();
+        send_sync::<super::ExactTop>();
     }
 }
