@@ -156,6 +156,12 @@ fn gbdt_config(label: &str, params: &GbdtParams, train: &Dataset, test: &Dataset
     for (h, e) in hybrid.iter_mut().zip(&exact) {
         *h = e.iter().sum();
     }
+    if std::env::var_os("INFLUENCE_DUMP").is_some() {
+        println!("  row, BoostIn, LeafInfluence, hybrid, full retrain, bins fixed");
+        for j in 0..rows.len() {
+            println!("  {}, {:.5}, {:.5}, {:.5}, {:.5}, {:.5}", rows[j], pb[j], pl[j], hybrid[j], full[j], fixed[j]);
+        }
+    }
     let m = rows.len() as f64;
     let slope = pl.iter().zip(&full).map(|(p, a)| p * a).sum::<f64>() / full.iter().map(|a| a * a).sum::<f64>();
     println!(
@@ -174,6 +180,7 @@ fn gbdt_config(label: &str, params: &GbdtParams, train: &Dataset, test: &Dataset
 }
 
 fn loo_gbdt(adult: &str) {
+    let only_adult = std::env::var_os("INFLUENCE_ADULT_ONLY").is_some();
     let ds = german();
     let train = ds.select_rows(&(0..800).collect::<Vec<_>>());
     let test = ds.select_rows(&(800..1000).collect::<Vec<_>>());
@@ -191,14 +198,18 @@ fn loo_gbdt(adult: &str) {
         ),
         ("german_credit, GBDT 100 trees × 4 leaves, min 50, lr 0.05", stable.clone()),
     ] {
-        gbdt_config(label, &params, &train, &test, 30, 30, 15);
+        if !only_adult {
+            gbdt_config(label, &params, &train, &test, 30, 30, 15);
+        }
     }
     let opts = SchemaOptions::default();
     match Dataset::load_training(adult, "income_gt_50k", &opts) {
         Ok(ds) => {
             let train = ds.select_rows(&(0..2000).collect::<Vec<_>>());
             let test = ds.select_rows(&(2000..2500).collect::<Vec<_>>());
-            gbdt_config("adult_income, GBDT 100 trees × 31 leaves, min 20 (defaults)", &GbdtParams::default().seed(3), &train, &test, 30, 30, 15);
+            if !only_adult {
+                gbdt_config("adult_income, GBDT 100 trees × 31 leaves, min 20 (defaults)", &GbdtParams::default().seed(3), &train, &test, 30, 30, 15);
+            }
             gbdt_config("adult_income, GBDT 100 trees × 4 leaves, min 50, lr 0.05", &stable, &train, &test, 30, 30, 15);
         }
         Err(e) => println!("adult_income skipped: {e}"),
