@@ -91,7 +91,10 @@ fn test_loss(m: &glassbox::model::TreeEnsemble, test: &Dataset) -> f64 {
 }
 
 /// Leading trees of `b` whose structure equals `a`'s (splits, not leaf values).
-fn same_leading_trees(a: &glassbox::model::TreeEnsemble, b: &glassbox::model::TreeEnsemble) -> usize {
+fn same_leading_trees(
+    a: &glassbox::model::TreeEnsemble,
+    b: &glassbox::model::TreeEnsemble,
+) -> usize {
     a.trees
         .iter()
         .zip(&b.trees)
@@ -121,7 +124,15 @@ fn corr_line(name: &str, pred: &[f64], full: &[f64], fixed: &[f64], n_top: usize
 /// One configuration: the removed rows are the `n_top` with the largest |LeafInfluence| on the
 /// test-set loss plus `n_rand` seeded random others; each is removed and the model retrained
 /// twice — fully (bins re-cut) and with the bins of all rows (`fit_without`).
-fn gbdt_config(label: &str, params: &GbdtParams, train: &Dataset, test: &Dataset, n_top: usize, n_rand: usize, n_exact: usize) {
+fn gbdt_config(
+    label: &str,
+    params: &GbdtParams,
+    train: &Dataset,
+    test: &Dataset,
+    n_top: usize,
+    n_rand: usize,
+    n_exact: usize,
+) {
     let n = train.n_rows();
     let (model, _) = params.fit(train).unwrap();
     let y = train.y().unwrap();
@@ -151,7 +162,15 @@ fn gbdt_config(label: &str, params: &GbdtParams, train: &Dataset, test: &Dataset
     let pb = summed(&boostin, test, &rows);
     let pl = summed(&leaf, test, &rows);
     // Hybrid: the n_exact largest estimates replaced by exact retraining (bins fixed).
-    let exact = gbdt_exact_loo(params, train, &rows[..n_exact], test.x().view(), Some(test.y().unwrap().view()), InfluenceTarget::Loss).unwrap();
+    let exact = gbdt_exact_loo(
+        params,
+        train,
+        &rows[..n_exact],
+        test.x().view(),
+        Some(test.y().unwrap().view()),
+        InfluenceTarget::Loss,
+    )
+    .unwrap();
     let mut hybrid = pl.clone();
     for (h, e) in hybrid.iter_mut().zip(&exact) {
         *h = e.iter().sum();
@@ -159,11 +178,15 @@ fn gbdt_config(label: &str, params: &GbdtParams, train: &Dataset, test: &Dataset
     if std::env::var_os("INFLUENCE_DUMP").is_some() {
         println!("  row, BoostIn, LeafInfluence, hybrid, full retrain, bins fixed");
         for j in 0..rows.len() {
-            println!("  {}, {:.5}, {:.5}, {:.5}, {:.5}, {:.5}", rows[j], pb[j], pl[j], hybrid[j], full[j], fixed[j]);
+            println!(
+                "  {}, {:.5}, {:.5}, {:.5}, {:.5}, {:.5}",
+                rows[j], pb[j], pl[j], hybrid[j], full[j], fixed[j]
+            );
         }
     }
     let m = rows.len() as f64;
-    let slope = pl.iter().zip(&full).map(|(p, a)| p * a).sum::<f64>() / full.iter().map(|a| a * a).sum::<f64>();
+    let slope = pl.iter().zip(&full).map(|(p, a)| p * a).sum::<f64>()
+        / full.iter().map(|a| a * a).sum::<f64>();
     println!(
         "{label}: {n} train / {} test rows, {} trees; {} removed rows ({n_top} top |LeafInfluence| + {n_rand} random); leading trees unchanged by the removal: {:.1} (full retrain), {:.1} (bins fixed) of {}; full vs bins-fixed retrain Pearson {:.3}; LeafInfluence/actual slope {slope:.3}",
         test.n_rows(),
@@ -176,7 +199,13 @@ fn gbdt_config(label: &str, params: &GbdtParams, train: &Dataset, test: &Dataset
     );
     corr_line("BoostIn", &pb, &full, &fixed, n_top);
     corr_line("LeafInfluence", &pl, &full, &fixed, n_top);
-    corr_line(&format!("hybrid (top {n_exact} exact)"), &hybrid, &full, &fixed, n_top);
+    corr_line(
+        &format!("hybrid (top {n_exact} exact)"),
+        &hybrid,
+        &full,
+        &fixed,
+        n_top,
+    );
 }
 
 fn loo_gbdt(adult: &str) {
@@ -191,12 +220,23 @@ fn loo_gbdt(adult: &str) {
         .learning_rate(0.05)
         .seed(3);
     for (label, params) in [
-        ("german_credit, GBDT 100 trees × 31 leaves, min 20 rows/leaf (defaults)", GbdtParams::default().seed(3)),
+        (
+            "german_credit, GBDT 100 trees × 31 leaves, min 20 rows/leaf (defaults)",
+            GbdtParams::default().seed(3),
+        ),
         (
             "german_credit, GBDT 20 trees × 8 leaves, min 10, lambda 1",
-            GbdtParams::default().n_trees(20).max_leaves(Some(8)).min_samples_leaf(10).lambda(1.0).seed(3),
+            GbdtParams::default()
+                .n_trees(20)
+                .max_leaves(Some(8))
+                .min_samples_leaf(10)
+                .lambda(1.0)
+                .seed(3),
         ),
-        ("german_credit, GBDT 100 trees × 4 leaves, min 50, lr 0.05", stable.clone()),
+        (
+            "german_credit, GBDT 100 trees × 4 leaves, min 50, lr 0.05",
+            stable.clone(),
+        ),
     ] {
         if !only_adult {
             gbdt_config(label, &params, &train, &test, 30, 30, 15);
@@ -208,9 +248,25 @@ fn loo_gbdt(adult: &str) {
             let train = ds.select_rows(&(0..2000).collect::<Vec<_>>());
             let test = ds.select_rows(&(2000..2500).collect::<Vec<_>>());
             if !only_adult {
-                gbdt_config("adult_income, GBDT 100 trees × 31 leaves, min 20 (defaults)", &GbdtParams::default().seed(3), &train, &test, 30, 30, 15);
+                gbdt_config(
+                    "adult_income, GBDT 100 trees × 31 leaves, min 20 (defaults)",
+                    &GbdtParams::default().seed(3),
+                    &train,
+                    &test,
+                    30,
+                    30,
+                    15,
+                );
             }
-            gbdt_config("adult_income, GBDT 100 trees × 4 leaves, min 50, lr 0.05", &stable, &train, &test, 30, 30, 15);
+            gbdt_config(
+                "adult_income, GBDT 100 trees × 4 leaves, min 50, lr 0.05",
+                &stable,
+                &train,
+                &test,
+                30,
+                30,
+                15,
+            );
         }
         Err(e) => println!("adult_income skipped: {e}"),
     }

@@ -358,7 +358,10 @@ fn exact_top_replaces_the_largest_estimates_by_retraining() {
         )
         .unwrap();
         for (&i, e) in top.iter().zip(&exact) {
-            assert!((want[i] - e[0]).abs() > 0.0, "row {r}: exact equals the estimate");
+            assert!(
+                (want[i] - e[0]).abs() > 0.0,
+                "row {r}: exact equals the estimate"
+            );
             want[i] = e[0];
         }
         for line in table.iter().filter(|l| l[0] as usize == r) {

@@ -181,15 +181,16 @@ fn estimator(
             Box::new(LeafInfluence::new(ens, ds.x().view(), y.view()).map_err(in_file)?)
         }
     };
-    let est = match args.exact_top {
-        Some(k) => {
-            let params = args.hyper.gbdt(args.seed);
-            Box::new(ExactTop::new(est, params, &ds, ens, k).map_err(|e| {
-                UsageError(format!("--exact-top: {}: {e}", args.model.display()))
-            })?)
-        }
-        None => est,
-    };
+    let est =
+        match args.exact_top {
+            Some(k) => {
+                let params = args.hyper.gbdt(args.seed);
+                Box::new(ExactTop::new(est, params, &ds, ens, k).map_err(|e| {
+                    UsageError(format!("--exact-top: {}: {e}", args.model.display()))
+                })?)
+            }
+            None => est,
+        };
     Ok((est, target))
 }
 

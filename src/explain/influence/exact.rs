@@ -155,7 +155,12 @@ pub fn gbdt_exact_loo(
 /// candidates [`refine_top`] retrains exactly.
 pub fn top_by_magnitude(influence: &[f64], k: usize) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..influence.len()).collect();
-    idx.sort_by(|&i, &j| influence[j].abs().total_cmp(&influence[i].abs()).then(i.cmp(&j)));
+    idx.sort_by(|&i, &j| {
+        influence[j]
+            .abs()
+            .total_cmp(&influence[i].abs())
+            .then(i.cmp(&j))
+    });
     idx.truncate(k);
     idx
 }
@@ -250,7 +255,12 @@ impl ExactTop {
     }
 
     fn without(&self, i: usize) -> Result<Arc<TreeEnsemble>> {
-        if let Some(m) = self.retrained.lock().expect("no panics under the lock").get(&i) {
+        if let Some(m) = self
+            .retrained
+            .lock()
+            .expect("no panics under the lock")
+            .get(&i)
+        {
             return Ok(Arc::clone(m));
         }
         let (m, _) = self
