@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use glassbox::data::{Dataset, UnseenPolicy};
-use glassbox::explain::influence::{GlmInfluence, Influence, InfluenceTarget};
+use glassbox::explain::influence::{
+    gbdt_exact_loo, top_by_magnitude, BoostIn, GlmInfluence, Influence, InfluenceTarget,
+};
+use glassbox::model::gbdt::GbdtParams;
 use glassbox::model::{AnyModel, Model};
 
 fn bin() -> Command {
@@ -276,6 +279,124 @@ fn gbdt_influence_runs_and_on_prediction_needs_no_label() {
         "{err}"
     );
     assert!(!dir.path().join("no.csv").exists());
+}
+
+/// `--exact-top K`: the K largest BoostIn estimates of each row are replaced by the library's
+/// exact leave-one-out retraining, the rest stay; wrong model settings and settings without
+/// `--exact-top` are usage errors.
+#[test]
+fn exact_top_replaces_the_largest_estimates_by_retraining() {
+    let dir = tempfile::tempdir().unwrap();
+    let train_csv = german_head(dir.path(), "train.csv", 0, 150, &[]);
+    let rows_csv = german_head(dir.path(), "rows.csv", 150, 2, &[]);
+    let settings = [
+        "--trees",
+        "10",
+        "--max-leaves",
+        "4",
+        "--min-samples-leaf",
+        "15",
+        "--seed",
+        "4",
+    ];
+    let mut train_args = vec!["--model", "gbdt"];
+    train_args.extend_from_slice(&settings);
+    let model = train(dir.path(), &train_csv, &train_args);
+    let out_csv = dir.path().join("inf.csv");
+    let base = [
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--top",
+        "0",
+        "--out",
+        s(&out_csv),
+    ];
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--exact-top", "3"]);
+    args.extend_from_slice(&settings);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = read(&out_csv);
+    assert_eq!(table.len(), 2 * 150);
+    // The library on the same files.
+    let m = AnyModel::load(&model).unwrap();
+    let ens = m.as_trees().unwrap();
+    let target = ens.target.clone().unwrap();
+    let load = |p: &Path| {
+        Dataset::load_with_schema(p, ens.schema(), Some(&target), UnseenPolicy::Error).unwrap()
+    };
+    let (tr, rows) = (load(&train_csv), load(&rows_csv));
+    let est = BoostIn::new(ens, tr.x().view(), tr.y().unwrap().view()).unwrap();
+    let params = GbdtParams::default()
+        .n_trees(10)
+        .max_leaves(Some(4))
+        .min_samples_leaf(15)
+        .seed(4);
+    let yr = rows.y().unwrap();
+    for r in 0..2 {
+        let mut want = est
+            .influence(rows.x().row(r), Some(yr[r]), InfluenceTarget::Loss)
+            .unwrap();
+        let top = top_by_magnitude(&want, 3);
+        let exact = gbdt_exact_loo(
+            &params,
+            &tr,
+            &top,
+            rows.x().slice(ndarray::s![r..r + 1, ..]),
+            Some(yr.slice(ndarray::s![r..r + 1])),
+            InfluenceTarget::Loss,
+        )
+        .unwrap();
+        for (&i, e) in top.iter().zip(&exact) {
+            assert!(
+                (want[i] - e[0]).abs() > 0.0,
+                "row {r}: exact equals the estimate"
+            );
+            want[i] = e[0];
+        }
+        for line in table.iter().filter(|l| l[0] as usize == r) {
+            let k = line[1] as usize;
+            assert!(
+                (line[2] - want[k]).abs() <= 1e-12 * want[k].abs().max(1e-9),
+                "row {r}, train row {k}: {} vs {}",
+                line[2],
+                want[k]
+            );
+        }
+    }
+    // Settings that do not reproduce the model.
+    let bad_csv = dir.path().join("bad.csv");
+    let mut args = base.to_vec();
+    args[11] = s(&bad_csv);
+    args.extend_from_slice(&["--exact-top", "3", "--trees", "11", "--seed", "4"]);
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not reproduce the model; pass the same model settings and seed"),
+        "{err}"
+    );
+    // Settings without --exact-top.
+    let mut args = base.to_vec();
+    args[11] = s(&bad_csv);
+    args.extend_from_slice(&["--trees", "10"]);
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "glassbox: error: model settings and --seed are only used with --exact-top (to retrain the model); add --exact-top K or leave them out\n"
+    );
+    assert!(!bad_csv.exists());
 }
 
 #[test]

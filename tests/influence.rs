@@ -9,7 +9,8 @@ mod loo;
 
 use glassbox::data::{Dataset, SchemaOptions};
 use glassbox::explain::influence::{
-    BoostIn, GlmInfluence, Influence, InfluenceTarget, LeafInfluence, SelfInfluence,
+    gbdt_exact_loo, refine_top, top_by_magnitude, BoostIn, GlmInfluence, Influence,
+    InfluenceTarget, LeafInfluence, SelfInfluence,
 };
 use glassbox::model::gbdt::GbdtParams;
 use glassbox::model::glm::{Family, GlmParams, Penalty};
@@ -243,8 +244,157 @@ fn tree_influence_against_leave_one_out() {
     assert!(rl >= 0.3, "LeafInfluence Pearson {rl}");
 }
 
+/// Against real leave-one-out retraining (the row dropped and the model trained again, bins
+/// and all) on a stated configuration: german_credit (all 20 features), 300 training / 100 test
+/// rows, 30 trees of 4 leaves, at least 40 rows per leaf, learning rate 0.1. The removed rows are
+/// the 20 with the largest predicted |influence| on the test-set loss plus 20 seeded random rows
+/// (random rows alone are mostly near-zero noise).
+///
+/// Issue 9 asks for Pearson ≥ 0.7. The estimators alone do **not** reliably reach it: removing a
+/// row flips split choices, which both hold fixed (LeafInfluence here 0.69; 0.68–0.71 with other
+/// random rows; lower on other configurations, see `examples/influence_loo.rs`). The hybrid —
+/// LeafInfluence with its 20 largest estimates replaced by exact retraining
+/// (`gbdt_exact_loo` with bins held fixed) — does reach it (0.84); on the top rows it is exact up
+/// to the binning protocol by construction, so the number that shows estimator quality is the
+/// first. Measured: LeafInfluence 0.688 (Spearman 0.697), BoostIn 0.506, hybrid 0.837.
+#[test]
+fn tree_influence_against_retraining_on_a_stable_configuration() {
+    let (train, test) = split(&german(&[]), 300, 100);
+    let params = GbdtParams::default()
+        .n_trees(30)
+        .max_leaves(Some(4))
+        .min_samples_leaf(40)
+        .learning_rate(0.1)
+        .seed(3);
+    let (model, _) = params.fit(&train).unwrap();
+    let y = train.y().unwrap();
+    let leaf = LeafInfluence::new(&model, train.x().view(), y.view()).unwrap();
+    let boostin = BoostIn::new(&model, train.x().view(), y.view()).unwrap();
+    let all: Vec<usize> = (0..300).collect();
+    let (pl_all, _) = predicted(&leaf, &test, &all);
+    let mut rows = top_by_magnitude(&pl_all, 20);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    rows.extend(
+        sample(&mut rng, 300, 30)
+            .into_iter()
+            .filter(|r| !rows.contains(r))
+            .take(20)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(rows.len(), 40);
+    let (at, _) = actual(&loo::gbdt_loo(&params, &train, &test, &rows));
+    let (pl, _) = predicted(&leaf, &test, &rows);
+    let (pb, _) = predicted(&boostin, &test, &rows);
+    let yt = test.y().unwrap();
+    let exact = gbdt_exact_loo(
+        &params,
+        &train,
+        &rows[..20],
+        test.x().view(),
+        Some(yt.view()),
+        InfluenceTarget::Loss,
+    )
+    .unwrap();
+    let mut hybrid = pl.clone();
+    for (h, e) in hybrid.iter_mut().zip(&exact) {
+        *h = e.iter().sum();
+    }
+    let (rl, sl) = (loo::pearson(&pl, &at), loo::spearman(&pl, &at));
+    let (rb, sb) = (loo::pearson(&pb, &at), loo::spearman(&pb, &at));
+    let (rh, sh) = (loo::pearson(&hybrid, &at), loo::spearman(&hybrid, &at));
+    let (rl_top, rl_rand) = (
+        loo::pearson(&pl[..20], &at[..20]),
+        loo::pearson(&pl[20..], &at[20..]),
+    );
+    eprintln!("40 LOO retrains (top 20 by |LeafInfluence| + 20 random): LeafInfluence Pearson {rl:.4} (top {rl_top:.4}, random {rl_rand:.4}), Spearman {sl:.4}; BoostIn Pearson {rb:.4}, Spearman {sb:.4}; hybrid (top 20 exact) Pearson {rh:.4}, Spearman {sh:.4}");
+    assert!(rl >= 0.65, "LeafInfluence Pearson {rl}");
+    assert!(sl >= 0.65, "LeafInfluence Spearman {sl}");
+    assert!(rb >= 0.45, "BoostIn Pearson {rb}");
+    assert!(rh >= 0.8, "hybrid Pearson {rh}");
+}
+
+/// `gbdt_exact_loo` is leave-one-out retraining: where removing the row leaves every bin cut
+/// where it was (each of its numeric values occurs in another row too, and no feature has more
+/// distinct values than bins), it equals training on the data without the row, independently.
+#[test]
+fn exact_loo_equals_retraining_without_the_row() {
+    let ds = german_small().head(200);
+    let (train, test) = (ds.clone(), german_small().select_rows(&[900, 901, 902]));
+    let params = GbdtParams::default()
+        .n_trees(15)
+        .max_leaves(Some(6))
+        .min_samples_leaf(10)
+        .seed(4);
+    let x = train.x();
+    let numeric: Vec<usize> = (0..x.ncols())
+        .filter(|&j| {
+            let mut v: Vec<f64> = x.column(j).to_vec();
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            v.len() > 20 // category codes and small integer scores are never re-cut
+        })
+        .collect();
+    let duplicated = |k: usize| {
+        numeric
+            .iter()
+            .all(|&j| (0..200).any(|i| i != k && x[[i, j]] == x[[k, j]]))
+    };
+    let rows: Vec<usize> = (0..200).filter(|&k| duplicated(k)).take(3).collect();
+    assert_eq!(rows.len(), 3, "no row with duplicated values");
+    let yt = test.y().unwrap();
+    let exact = gbdt_exact_loo(
+        &params,
+        &train,
+        &rows,
+        test.x().view(),
+        Some(yt.view()),
+        InfluenceTarget::Loss,
+    )
+    .unwrap();
+    let reference = loo::gbdt_loo(&params, &train, &test, &rows);
+    for (e, r) in exact.iter().zip(&reference) {
+        for (a, b) in e.iter().zip(r) {
+            assert!((a - b).abs() <= 1e-12, "{a} vs {b}");
+        }
+    }
+    assert!(exact.iter().flatten().any(|v| v.abs() > 1e-6), "all zero");
+    // Without removed rows, fit_without is fit.
+    let (a, _) = params.fit(&train).unwrap();
+    let (b, _) = params.fit_without(&train, &[]).unwrap();
+    assert_eq!(a, b);
+    assert!(params.fit_without(&train, &[200]).is_err());
+    // The hybrid replaces the largest estimates by these exact numbers.
+    let est = LeafInfluence::new(&a, train.x().view(), train.y().unwrap().view()).unwrap();
+    let mut inf = est
+        .influence(test.x().row(0), Some(yt[0]), InfluenceTarget::Loss)
+        .unwrap();
+    let before = inf.clone();
+    let top = refine_top(
+        &params,
+        &train,
+        &mut inf,
+        2,
+        test.x().row(0),
+        Some(yt[0]),
+        InfluenceTarget::Loss,
+    )
+    .unwrap();
+    assert_eq!(top, top_by_magnitude(&before, 2));
+    let again = gbdt_exact_loo(
+        &params,
+        &train,
+        &top,
+        test.x().slice(ndarray::s![0..1, ..]),
+        Some(yt.slice(ndarray::s![0..1])),
+        InfluenceTarget::Loss,
+    )
+    .unwrap();
+    assert_eq!((inf[top[0]], inf[top[1]]), (again[0][0], again[1][0]));
+}
+
 /// Refits the leaf values of `model`'s fixed trees with training weights `w` (Newton leaves,
-/// learning rate `lr`, L2 `lambda`), round by round, and returns the raw score of `x`. Written
+/// learning rate `lr`, L2 `lambda`) and the initial log-odds, round by round, and returns the
+/// raw score of `x`. Written
 /// from the definitions, independently of the influence code: LeafRefit's ground truth.
 fn leaf_refit_score(
     model: &TreeEnsemble,
@@ -256,8 +406,11 @@ fn leaf_refit_score(
 ) -> f64 {
     let y = xt.y().unwrap();
     let n = xt.n_rows();
-    let mut s = vec![model.base_score[0]; n];
-    let mut sx = model.base_score[0];
+    // The initial constant is refitted too: the log-odds of the weighted mean label.
+    let p = w.iter().zip(y).map(|(w, y)| w * y).sum::<f64>() / w.iter().sum::<f64>();
+    let base = (p / (1.0 - p)).ln();
+    let mut s = vec![base; n];
+    let mut sx = base;
     for tree in &model.trees {
         let mut gsum = vec![0.0; tree.nodes.len()];
         let mut hsum = vec![0.0; tree.nodes.len()];

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use glassbox::data::{Dataset, TargetSpec, UnseenPolicy};
 use glassbox::explain::influence::{
-    influence_table, BoostIn, GlmInfluence, Influence, InfluenceTarget, LeafInfluence,
+    influence_table, BoostIn, ExactTop, GlmInfluence, Influence, InfluenceTarget, LeafInfluence,
     SelfInfluence, DEFAULT_TOP,
 };
 use glassbox::model::AnyModel;
@@ -74,6 +74,17 @@ pub struct InfluenceArgs {
     /// Categories not seen in training, in --data: error (default) or missing.
     #[arg(long, value_enum, default_value = "error")]
     pub unseen: UnseenArg,
+    /// GBDT only: replace each explained row's K largest estimates by exact leave-one-out
+    /// retraining (bins held fixed; one fit per distinct training row). Needs the model's
+    /// training settings: pass the same model flags and --seed as `glassbox train` (checked by
+    /// retraining the full model).
+    #[arg(long, value_name = "K")]
+    pub exact_top: Option<usize>,
+    /// With --exact-top: the seed the model was trained with.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub hyper: Box<super::train::HyperArgs>,
 }
 
 fn numeric_column(path: &Path, name: &str) -> Result<Array1<f64>, CliError> {
@@ -102,6 +113,12 @@ fn estimator(
     model: &AnyModel,
 ) -> Result<(Box<dyn Influence>, TargetSpec), CliError> {
     if let Some(glm) = model.as_glm() {
+        if args.exact_top.is_some() {
+            return Err(UsageError(
+                "--exact-top applies to gradient-boosted models; a GLM's influence is already exact (leave it out)".into(),
+            )
+            .into());
+        }
         if args.method != MethodArg::Auto {
             return Err(UsageError(
                 "--method boostin / leaf-influence apply to gradient-boosted models; a GLM's influence is exact (leave --method out)".into(),
@@ -164,10 +181,26 @@ fn estimator(
             Box::new(LeafInfluence::new(ens, ds.x().view(), y.view()).map_err(in_file)?)
         }
     };
+    let est =
+        match args.exact_top {
+            Some(k) => {
+                let params = args.hyper.gbdt(args.seed);
+                Box::new(ExactTop::new(est, params, &ds, ens, k).map_err(|e| {
+                    UsageError(format!("--exact-top: {}: {e}", args.model.display()))
+                })?)
+            }
+            None => est,
+        };
     Ok((est, target))
 }
 
 pub fn run(ctx: &Context, args: InfluenceArgs) -> Result<(), CliError> {
+    if args.exact_top.is_none() && (args.hyper.any() || args.seed != 0) {
+        return Err(UsageError(
+            "model settings and --seed are only used with --exact-top (to retrain the model); add --exact-top K or leave them out".into(),
+        )
+        .into());
+    }
     let model = AnyModel::load(&args.model)?;
     let (est, target) = estimator(&args, &model)?;
     let on = match args.on {

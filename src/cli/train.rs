@@ -143,7 +143,7 @@ impl HyperArgs {
     }
 
     /// Whether any tree-ensemble flag was given.
-    fn any(&self) -> bool {
+    pub(super) fn any(&self) -> bool {
         [
             self.trees,
             self.max_depth,
@@ -166,7 +166,7 @@ impl HyperArgs {
             .any(Option::is_some)
     }
 
-    fn gbdt(&self, seed: u64) -> GbdtParams {
+    pub(super) fn gbdt(&self, seed: u64) -> GbdtParams {
         let mut p = GbdtParams::default().seed(seed);
         if let Some(v) = self.trees {
             p = p.n_trees(v);

@@ -11,7 +11,12 @@
 //! ```
 //!
 //! and `Jⱼ` then grows by the derivative of the leaf j falls in. Removing i changes the explained
-//! row's loss by `−ℓ′(y, F(x)) Σ_t ∂v_{leaf_t(x)}/∂wᵢ`.
+//! row's loss by `−ℓ′(y, F(x)) (∂b/∂wᵢ + Σ_t ∂v_{leaf_t(x)}/∂wᵢ)`.
+//!
+//! Boosting starts from the best constant `b` (mean, log-odds), which retraining without i moves
+//! too: every `Jⱼ` starts at `∂b/∂wᵢ = (yᵢ − ȳ)/n` (squared error) or
+//! `(yᵢ − p̄)/(n p̄(1 − p̄))` (logistic). The paper starts from a fixed constant; the
+//! term matters on summed losses, where the shift acts on every explained row alike.
 //!
 //! Cost: O(n·T) per training row, O(n²·T) for all of them, and n × (number of leaves) numbers of
 //! memory — a method for small and medium data (the paper's own limitation); BoostIn is O(n·T)
@@ -24,6 +29,7 @@ use rayon::prelude::*;
 use super::replay::{check_labels, Replay};
 use super::{need_label, Influence, InfluenceTarget};
 use crate::explain::{ExplainError, Result};
+use crate::model::gbdt::Objective;
 use crate::model::TreeEnsemble;
 
 /// Largest n²·T LeafInfluence accepts (about a minute on one core).
@@ -40,6 +46,20 @@ pub struct LeafInfluence {
     n_leaves: usize,
     /// Row i: `∂v/∂wᵢ` of every leaf of every tree (n × n_leaves, row-major).
     dv: Vec<f64>,
+    /// Row i: `∂b/∂wᵢ`, the derivative of the initial constant score.
+    dbase: Vec<f64>,
+}
+
+/// `∂b/∂wᵢ` of the initial score `b` (the weighted mean of y, or its log-odds) for every row.
+fn base_derivative(rp: &Replay) -> Vec<f64> {
+    let n = rp.n as f64;
+    let mean = rp.y.iter().sum::<f64>() / n;
+    let scale = match rp.objective {
+        Objective::Logistic if mean > 0.0 && mean < 1.0 => 1.0 / (n * mean * (1.0 - mean)),
+        Objective::SquaredError => 1.0 / n,
+        _ => 0.0, // a clamped (one-class) base does not move; multiclass is refused earlier
+    };
+    rp.y.iter().map(|&y| (y - mean) * scale).collect()
 }
 
 impl LeafInfluence {
@@ -88,13 +108,14 @@ impl LeafInfluence {
             )));
         }
         let lr = rp.learning_rate;
+        let dbase = base_derivative(&rp);
         let mut dv = vec![0.0; n * n_leaves];
         dv.par_chunks_mut(n_leaves.max(1))
             .enumerate()
             .for_each_init(
                 || (vec![0.0; n], Vec::new()),
                 |(jac, acc), (i, out)| {
-                    jac.iter_mut().for_each(|v| *v = 0.0);
+                    jac.iter_mut().for_each(|v| *v = dbase[i]);
                     for (t, tree) in rp.model.trees.iter().enumerate() {
                         acc.clear();
                         acc.resize(tree.nodes.len(), 0.0);
@@ -128,6 +149,7 @@ impl LeafInfluence {
             offset,
             n_leaves,
             dv,
+            dbase,
         })
     }
 
@@ -177,7 +199,8 @@ impl Influence for LeafInfluence {
         Ok(self
             .dv
             .par_chunks(self.n_leaves.max(1))
-            .map(|d| -g * cols.iter().map(|&c| d[c]).sum::<f64>())
+            .zip(self.dbase.par_iter())
+            .map(|(d, &db)| -g * (db + cols.iter().map(|&c| d[c]).sum::<f64>()))
             .collect())
     }
 
@@ -190,7 +213,7 @@ impl Influence for LeafInfluence {
                     .collect();
                 let cols = self.columns(&leaves);
                 let d = &self.dv[i * self.n_leaves..(i + 1) * self.n_leaves];
-                -self.final_gradient(i) * cols.iter().map(|&c| d[c]).sum::<f64>()
+                -self.final_gradient(i) * (self.dbase[i] + cols.iter().map(|&c| d[c]).sum::<f64>())
             })
             .collect())
     }

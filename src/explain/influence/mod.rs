@@ -27,7 +27,11 @@
 //!   data (`replay.rs`). O(n·T) to prepare, O(Σ leaf sizes) per explained row.
 //! - [`LeafInfluence`] (`leaf_influence.rs`): Sharchilev et al. (ICML 2018), the influence
 //!   function with the tree structures fixed and the change of every later tree's gradients
-//!   propagated. Closer to retraining, but O(n²·T): for small and medium data.
+//!   propagated, including the move of the initial constant score. Closer to retraining, but
+//!   O(n²·T): for small and medium data.
+//! - [`gbdt_exact_loo`] / [`refine_top`] (`exact.rs`): exact leave-one-out retraining for the
+//!   few rows an estimator ranks highest — the only way to see split choices that flip when a
+//!   row is removed, which both estimators hold fixed.
 //!
 //! # Where GAMs and NAMs plug in
 //! The GLM path is split in two: a model-specific part computes, per training row, the *removal
@@ -49,6 +53,7 @@
 //! [`Explanation`]: crate::explain::Explanation
 
 mod boostin;
+mod exact;
 mod glm;
 mod leaf_influence;
 mod parametric;
@@ -56,6 +61,7 @@ mod replay;
 mod table;
 
 pub use boostin::BoostIn;
+pub use exact::{gbdt_exact_loo, refine_top, top_by_magnitude, ExactTop};
 pub use glm::GlmInfluence;
 pub use leaf_influence::LeafInfluence;
 pub use parametric::{CholeskyInverse, ConjugateGradient, InverseHessian, ParametricInfluence};
@@ -128,5 +134,6 @@ mod autotraits {
         send_sync::<super::LeafInfluence>();
         send_sync::<super::InfluenceTable>();
         send_sync::<super::ParametricInfluence>();
+        send_sync::<super::ExactTop>();
     }
 }

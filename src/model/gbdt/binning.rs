@@ -175,14 +175,32 @@ impl BinnedData {
         max_bin: usize,
         seed: u64,
     ) -> Result<BinnedData> {
+        BinnedData::with_cuts_from(x, rows, rows, schema, max_bin, seed)
+    }
+
+    /// As [`BinnedData::new`], but the cuts of numeric features come from the rows `cut_rows`
+    /// (a superset of `rows`, ascending) while only `rows` are binned: the binning is then a
+    /// fixed feature transform fitted on `cut_rows`, as in leave-one-out retraining with the
+    /// preprocessing held fixed.
+    ///
+    /// # Errors
+    /// As [`BinnedData::new`].
+    pub fn with_cuts_from(
+        x: ArrayView2<f64>,
+        rows: &[usize],
+        cut_rows: &[usize],
+        schema: &FeatureSchema,
+        max_bin: usize,
+        seed: u64,
+    ) -> Result<BinnedData> {
         let n = rows.len();
-        let sample_rows: Vec<usize> = if n > BIN_SAMPLE_ROWS {
+        let sample_rows: Vec<usize> = if cut_rows.len() > BIN_SAMPLE_ROWS {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let mut picked = sample(&mut rng, n, BIN_SAMPLE_ROWS).into_vec();
+            let mut picked = sample(&mut rng, cut_rows.len(), BIN_SAMPLE_ROWS).into_vec();
             picked.sort_unstable();
-            picked.into_iter().map(|i| rows[i]).collect()
+            picked.into_iter().map(|i| cut_rows[i]).collect()
         } else {
-            rows.to_vec()
+            cut_rows.to_vec()
         };
         let mut mappers = Vec::with_capacity(schema.len());
         for (j, feature) in schema.features().iter().enumerate() {

@@ -49,6 +49,19 @@ impl GbdtParams {
     pub fn fit(&self, ds: &Dataset) -> Result<(TreeEnsemble, GbdtReport)> {
         self.clone().check()?.fit(ds)
     }
+
+    /// Checks the parameters and retrains without the rows `removed`, with the bin cuts of all
+    /// of `ds` (see [`GbdtValidParams::fit_without`]).
+    ///
+    /// # Errors
+    /// As [`GbdtParams::fit`] and [`GbdtValidParams::fit_without`].
+    pub fn fit_without(
+        &self,
+        ds: &Dataset,
+        removed: &[usize],
+    ) -> Result<(TreeEnsemble, GbdtReport)> {
+        self.clone().check()?.fit_without(ds, removed)
+    }
 }
 
 impl GbdtValidParams {
@@ -58,6 +71,39 @@ impl GbdtValidParams {
     /// [`ModelError::Training`] when `ds` has no target, a target value does not fit its kind,
     /// a categorical value is not a level code, or the validation split leaves a side empty.
     pub fn fit(&self, ds: &Dataset) -> Result<(TreeEnsemble, GbdtReport)> {
+        self.fit_impl(ds, &[])
+    }
+
+    /// Leave-rows-out retraining: trains as [`GbdtValidParams::fit`] on `ds` without the rows
+    /// `removed` (0-based, any order), with the numeric bin cuts computed from **all** of `ds`.
+    ///
+    /// Binning is treated as fixed preprocessing (a feature transform fitted once, like a
+    /// standardisation): the retrained model differs from the full one only through what
+    /// boosting learns from the remaining rows — base score, split choices, leaf values — and
+    /// not through histogram cuts that move because one row fewer was quantiled. This is the
+    /// retraining protocol influence estimates are validated against and that exact
+    /// leave-one-out refinement uses. Without removed rows it equals `fit`. With a validation
+    /// split, the split is drawn on all of `ds` and removed rows leave whichever side they fell on.
+    ///
+    /// # Errors
+    /// As [`GbdtValidParams::fit`], plus [`ModelError::Training`] for a removed row index out of
+    /// range or fewer than 2 rows left.
+    pub fn fit_without(
+        &self,
+        ds: &Dataset,
+        removed: &[usize],
+    ) -> Result<(TreeEnsemble, GbdtReport)> {
+        if let Some(&r) = removed.iter().find(|&&r| r >= ds.n_rows()) {
+            return Err(ModelError::Training(format!(
+                "cannot leave out row {r}: {} has {} rows",
+                ds.source().display(),
+                ds.n_rows()
+            )));
+        }
+        self.fit_impl(ds, removed)
+    }
+
+    fn fit_impl(&self, ds: &Dataset, removed: &[usize]) -> Result<(TreeEnsemble, GbdtReport)> {
         let (target, y) = training_target(ds)?;
         let objective = Objective::for_target(target);
         let k = objective.n_outputs();
@@ -66,11 +112,38 @@ impl GbdtValidParams {
         let x_flat = x.as_slice().expect("standard layout is contiguous");
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
 
-        let (train, valid) = match self.effective_validation_fraction() {
+        let (mut train, mut valid) = match self.effective_validation_fraction() {
             Some(f) => split_rows(&y, objective, f, &mut rng)?,
             None => ((0..ds.n_rows()).collect(), Vec::new()),
         };
-        let data = BinnedData::new(x.view(), &train, ds.schema(), self.max_bin, rng.gen())?;
+        let bin_seed = rng.gen();
+        let data = if removed.is_empty() {
+            BinnedData::new(x.view(), &train, ds.schema(), self.max_bin, bin_seed)?
+        } else {
+            let cut_rows = train.clone();
+            let mut drop = vec![false; ds.n_rows()];
+            removed.iter().for_each(|&r| drop[r] = true);
+            let (train_kept, valid_kept): (Vec<usize>, Vec<usize>) = (
+                train.iter().copied().filter(|&r| !drop[r]).collect(),
+                valid.iter().copied().filter(|&r| !drop[r]).collect(),
+            );
+            if train_kept.len() < 2 {
+                return Err(ModelError::Training(format!(
+                    "leaving out {} rows leaves {} training rows; at least 2 are needed",
+                    removed.len(),
+                    train_kept.len()
+                )));
+            }
+            (train, valid) = (train_kept, valid_kept);
+            BinnedData::with_cuts_from(
+                x.view(),
+                &train,
+                &cut_rows,
+                ds.schema(),
+                self.max_bin,
+                bin_seed,
+            )?
+        };
         let y_train: Vec<f64> = train.iter().map(|&r| y[r]).collect();
         let y_valid: Vec<f64> = valid.iter().map(|&r| y[r]).collect();
         let base = objective.initial_scores(&y_train);
