@@ -500,12 +500,51 @@ impl RowContext<'_> {
         Draws { z, d2, y }
     }
 
+    /// The per-distance-class Grams of the fitting samples of row x and repeat r straight from
+    /// the shared pool's codes, without building z, when every feature is discrete (z is "same
+    /// code as x's"; the squared distance is the number of features that differ).
+    fn binary_grams(&self, x: &[f64], fx: &[f64], repeat: usize) -> Option<GramSource<'static>> {
+        if !self.stats.all_discrete() {
+            return None;
+        }
+        let (fit, _) = self.pools.get(repeat)?;
+        let (m, k) = (self.m, self.k);
+        let cx: Vec<u32> = (0..m).map(|j| self.stats.code(j, x[j])).collect();
+        let n = 1 + fit.y.len() / k.max(1);
+        // Sample 0 is x itself.
+        let row = |i: usize| -> (&[u32], &[f64]) {
+            if i == 0 {
+                (&cx, fx)
+            } else {
+                (&fit.codes[(i - 1) * m..i * m], &fit.y[(i - 1) * k..i * k])
+            }
+        };
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); m + 1];
+        for i in 0..n {
+            let d = row(i).0.iter().zip(&cx).filter(|(a, b)| a != b).count();
+            members[d].push(i);
+        }
+        let classes = members
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(d, r)| (d as f64, Gram::binary(m, k, &cx, r.iter().map(|&i| row(i)))))
+            .collect();
+        Some(GramSource::Classes { classes, m, k })
+    }
+
     fn explain_row(&self, x: &[f64], fx: &[f64]) -> RowOut {
         let (m, k, p) = (self.m, self.k, self.params);
         let z0 = self.stats.represent(x);
-        let fit_set = self.draws(x, &z0, fx, 0, false);
+        let fit_set;
+        let grams = match self.binary_grams(x, fx, 0) {
+            Some(g) => g,
+            None => {
+                fit_set = self.draws(x, &z0, fx, 0, false);
+                GramSource::new(&fit_set, m, k)
+            }
+        };
         let hold = self.draws(x, &z0, fx, 0, true);
-        let grams = GramSource::new(&fit_set, m, k);
         let default_width = 0.75 * (m as f64).sqrt();
         let widths: Vec<f64> = match p.width {
             KernelWidth::Tuned { .. } => (-8..=4)
@@ -575,8 +614,14 @@ impl RowContext<'_> {
                 ));
             }
             for r in 1..p.repeats {
-                let s = self.draws(x, &z0, fx, r, false);
-                let gs = GramSource::new(&s, m, k);
+                let s;
+                let gs = match self.binary_grams(x, fx, r) {
+                    Some(g) => g,
+                    None => {
+                        s = self.draws(x, &z0, fx, r, false);
+                        GramSource::new(&s, m, k)
+                    }
+                };
                 for (o, out) in outputs.iter().enumerate() {
                     let g = gs.at(out.width);
                     let f = surrogate::fit(&g, o, &z0, p.selection, kk, p.surrogate);
@@ -661,28 +706,14 @@ impl<'a> GramSource<'a> {
         if d.len() > MAX_CLASSES {
             return GramSource::Direct { s, m, k };
         }
-        // Invariant: every distance is one of the sorted distinct values.
-        let class_of: Vec<usize> = s.d2.iter().map(|&di| d.partition_point(|&v| v < di)).collect();
-        let row = |i: usize| (&s.z[i * m..(i + 1) * m], &s.y[i * k..(i + 1) * k]);
-        let classes = if s.z.iter().all(|&v| v == 0.0 || v == 1.0) {
-            // Discretised/categorical features only: bit-set Grams per class.
-            let mut members: Vec<Vec<(&[f64], &[f64])>> = vec![Vec::new(); d.len()];
-            for (i, &c) in class_of.iter().enumerate() {
-                members[c].push(row(i));
-            }
-            d.iter()
-                .zip(&members)
-                .map(|(&v, rows)| (v, Gram::binary(m, k, rows)))
-                .collect()
-        } else {
-            let mut classes: Vec<(f64, Gram)> =
-                d.iter().map(|&v| (v, Gram::zeros(m, k))).collect();
-            for (i, &c) in class_of.iter().enumerate() {
-                let (z, y) = row(i);
-                classes[c].1.add(1.0, z, y);
-            }
-            classes
-        };
+        let mut classes: Vec<(f64, Gram)> = d.iter().map(|&v| (v, Gram::zeros(m, k))).collect();
+        for (i, &di) in s.d2.iter().enumerate() {
+            // Invariant: every distance is one of the sorted distinct values.
+            let c = d.partition_point(|&v| v < di);
+            classes[c]
+                .1
+                .add(1.0, &s.z[i * m..(i + 1) * m], &s.y[i * k..(i + 1) * k]);
+        }
         GramSource::Classes { classes, m, k }
     }
 
