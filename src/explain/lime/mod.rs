@@ -490,7 +490,8 @@ impl RowContext<'_> {
             z[..m].copy_from_slice(z0);
             y.extend_from_slice(fx);
         }
-        self.stats.fill_z(x, &pool.v, &pool.codes, &mut z[lead * m..]);
+        self.stats
+            .fill_z(x, &pool.v, &pool.codes, &mut z[lead * m..]);
         y.extend_from_slice(&pool.y);
         let d2 = z
             .chunks_exact(m.max(1))

@@ -268,18 +268,16 @@ impl TrainingStats {
     pub fn codes(&self, v: &[f64], codes: &mut Vec<u32>) {
         let m = self.columns.len().max(1);
         codes.clear();
-        codes.extend(
-            v.iter()
-                .enumerate()
-                .map(|(i, &val)| self.code(i % m, val)),
-        );
+        codes.extend(v.iter().enumerate().map(|(i, &val)| self.code(i % m, val)));
     }
 
     /// The interpretable rows z (n × M) of perturbed rows `v` with codes `codes`, for the
     /// explained row x.
     pub fn fill_z(&self, x: &[f64], v: &[f64], codes: &[u32], z: &mut [f64]) {
         let m = self.columns.len().max(1);
-        let cx: Vec<u32> = (0..self.columns.len()).map(|j| self.code(j, x[j])).collect();
+        let cx: Vec<u32> = (0..self.columns.len())
+            .map(|j| self.code(j, x[j]))
+            .collect();
         if self.all_discrete() {
             // All discrete: z is "same code as the row" (a loop the compiler vectorises).
             for (zr, cr) in z.chunks_exact_mut(m).zip(codes.chunks_exact(m)) {
@@ -331,7 +329,11 @@ fn qmc_row(i: usize, seed: u64, us: &mut [f64]) {
         let j = 4 * set;
         let block = ((i >> 16) as u64) << 32 | (j / 256) as u64;
         let s = mix64(seed ^ mix64(block.wrapping_add(0x632B_E59B_D9B4_E019)));
-        let u = sobol_burley::sample_4d((i & 0xFFFF) as u32, ((j % 256) / 4) as u32, (s ^ (s >> 32)) as u32);
+        let u = sobol_burley::sample_4d(
+            (i & 0xFFFF) as u32,
+            ((j % 256) / 4) as u32,
+            (s ^ (s >> 32)) as u32,
+        );
         for (d, v) in chunk.iter_mut().zip(u) {
             *d = f64::from(v);
         }
@@ -527,14 +529,21 @@ mod qmc_tests {
     #[test]
     fn inverse_normal_matches_known_quantiles() {
         // Φ⁻¹ at 0.975, 0.5, 0.001 (R's qnorm).
-        for (p, q) in [(0.975, 1.959_963_984_540_054), (0.5, 0.0), (0.001, -3.090_232_306_167_813)] {
+        for (p, q) in [
+            (0.975, 1.959_963_984_540_054),
+            (0.5, 0.0),
+            (0.001, -3.090_232_306_167_813),
+        ] {
             assert!((inverse_normal_cdf(p) - q).abs() < 1e-8, "{p}");
         }
     }
 
     #[test]
     fn continuous_draws_have_the_training_moments() {
-        let t = Array2::from_shape_fn((200, 1), |(i, _)| if i % 10 == 0 { f64::NAN } else { i as f64 });
+        let t = Array2::from_shape_fn(
+            (200, 1),
+            |(i, _)| if i % 10 == 0 { f64::NAN } else { i as f64 },
+        );
         let s = TrainingStats::new(
             t.view(),
             &FeatureSchema::numeric(["a"]),
@@ -553,7 +562,11 @@ mod qmc_tests {
         let var = present.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / present.len() as f64;
         assert!((miss - missing).abs() < 0.005, "{miss} vs {missing}");
         assert!((mu - mean).abs() < 0.02 * sd, "{mu} vs {mean}");
-        assert!((var.sqrt() / sd - 1.0).abs() < 0.02, "{} vs {sd}", var.sqrt());
+        assert!(
+            (var.sqrt() / sd - 1.0).abs() < 0.02,
+            "{} vs {sd}",
+            var.sqrt()
+        );
     }
 
     use ndarray::Array2;

@@ -540,3 +540,44 @@ fn lasso_path_select(c: &Centred, k: usize) -> Vec<usize> {
     }
     chosen
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bit-set Gram equals adding the same 0/1 samples one by one (reference: `Gram::add`),
+    /// across word boundaries and with two outputs.
+    #[test]
+    fn binary_gram_equals_sample_by_sample() {
+        let (m, k, n) = (7, 2, 150);
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        let cx: Vec<u32> = (0..m).map(|j| (j % 3) as u32).collect();
+        let codes: Vec<u32> = (0..n * m).map(|_| (next() % 3) as u32).collect();
+        let y: Vec<f64> = (0..n * k).map(|_| next() as f64 / 7.0e8 - 1.0).collect();
+        let mut reference = Gram::zeros(m, k);
+        for i in 0..n {
+            let z: Vec<f64> = (0..m)
+                .map(|j| f64::from(u8::from(codes[i * m + j] == cx[j])))
+                .collect();
+            reference.add(1.0, &z, &y[i * k..(i + 1) * k]);
+        }
+        let rows = (0..n).map(|i| (&codes[i * m..(i + 1) * m], &y[i * k..(i + 1) * k]));
+        let g = Gram::binary(m, k, &cx, rows);
+        assert_eq!((g.sw, g.sw2), (reference.sw, reference.sw2));
+        assert_eq!(g.mz, reference.mz);
+        assert_eq!(g.my, reference.my);
+        assert_eq!(g.yy, reference.yy);
+        assert_eq!(g.zy, reference.zy);
+        for j in 0..m {
+            for l in j..m {
+                assert_eq!(g.zz[j * m + l], reference.zz[j * m + l], "({j}, {l})");
+            }
+        }
+    }
+}
