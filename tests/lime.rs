@@ -191,13 +191,13 @@ fn stability_indices_are_reported() {
 }
 
 /// german_credit, binomial GLM, log-odds, lime's defaults with the tuned width, 5 seeds per row,
-/// 20 rows: how often the top-5 features agree across seeds (mean pairwise Jaccard).
+/// 20 rows: how often the top-5 features agree across seeds (mean pairwise Jaccard; each seed is
+/// an independent scramble of the Sobol' sequence).
 ///
-/// Measured (this test's output): at lime's 5000 samples 0.85 with the tuned width and 0.85
-/// with lime's 0.75·√M — for an additive model the width barely matters, and the instability is
-/// the surrogate's sampling noise (held-out R² ≈ 0.42: one "same quartile/category" indicator
-/// per feature cannot carry a GLM's within-bin variation). It falls like 1/√samples: 0.89 at
-/// 10 000 and 0.95 at 20 000 samples, which is what the assertion uses.
+/// Measured (this test's output): at lime's 5000 samples 1.000 with the tuned width (mean 12.8)
+/// and 1.000 with lime's 0.75·√M; 0.993 at 20 000 samples. With independent draws (before the
+/// randomised Sobol' sampler) it was 0.85 at 5000 and 0.95 at 20 000: for an additive model the
+/// instability was sampling noise between features, which the scrambled net balances out.
 #[test]
 fn german_credit_glm_top5_is_stable_across_seeds() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -248,7 +248,7 @@ fn german_credit_glm_top5_is_stable_across_seeds() {
         mean_jaccard[2]
     );
     assert!(
-        mean_jaccard[0] >= 0.8,
+        mean_jaccard[0] >= 0.9,
         "tuned, 5000 samples: {}",
         mean_jaccard[0]
     );

@@ -21,6 +21,7 @@
 //! unchanged.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use ndarray::ArrayView2;
 
@@ -114,6 +115,35 @@ pub(crate) struct TreeGame<'a> {
     values: Vec<f64>,
 }
 
+/// A multiply-rotate hasher (rustc's FxHash) for the table index: its keys are a few machine
+/// words, which SipHash (the std default, built against hash flooding, which cannot happen here)
+/// made a tenth of the game's construction time.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Table index key: (group, output, variables as a bit mask when M ≤ 64, else the list).
 #[derive(PartialEq, Eq, Hash)]
 enum Key {
@@ -152,7 +182,8 @@ impl<'a> TreeGame<'a> {
         for _ in 0..groups {
             game.konst.extend_from_slice(&ens.base_score);
         }
-        let mut index: HashMap<Key, usize> = HashMap::new();
+        let mut index: HashMap<Key, usize, BuildHasherDefault<FxHasher>> = HashMap::default();
+        let mut stack = Vec::with_capacity(64);
         let mut d = Vec::with_capacity(MAX_VARS);
         let mut sorted = Vec::with_capacity(MAX_VARS);
         let mut leaves = Vec::new();
@@ -169,7 +200,7 @@ impl<'a> TreeGame<'a> {
                 };
                 let out = ens.tree_output[t] as usize;
                 d.clear();
-                if !dirs.discover(&mut d, &mut leaves) {
+                if !dirs.discover(&mut d, &mut leaves, &mut stack) {
                     game.direct[g].push(Direct {
                         tree: t,
                         b,
@@ -185,10 +216,11 @@ impl<'a> TreeGame<'a> {
                 sorted.clear();
                 sorted.extend_from_slice(&d);
                 sorted.sort_unstable();
-                let rank: Vec<u32> = d
-                    .iter()
-                    .map(|f| sorted.iter().position(|v| v == f).unwrap_or(0) as u32)
-                    .collect();
+                let mut rank = [0u32; MAX_VARS];
+                for (r, f) in rank.iter_mut().zip(&d) {
+                    *r = sorted.iter().position(|v| v == f).unwrap_or(0) as u32;
+                }
+                let rank = &rank[..d.len()];
                 let remap = |bits: u32| {
                     rank.iter()
                         .enumerate()
@@ -280,12 +312,26 @@ impl<'a> TreeGame<'a> {
                     .iter()
                     .map(|j| hv.iter().position(|v| v == j).unwrap_or(0)),
             );
-            for a in 0..(1usize << hv.len()) {
-                let key = pos
+            // Each entry of the host gets the entry of table i that agrees on i's variables:
+            // walk i's entries, scatter each to the host's bits, and enumerate the host's other
+            // bits (every host entry still receives exactly one addition, as a direct loop over
+            // the host would give, but without re-deriving i's key for each).
+            let placed = pos.iter().fold(0usize, |a, &p| a | 1 << p);
+            let rest = ((1usize << hv.len()) - 1) & !placed;
+            for key in 0..(1usize << pos.len()) {
+                let base = pos
                     .iter()
                     .enumerate()
-                    .fold(0usize, |acc, (q, &p)| acc | ((a >> p) & 1) << q);
-                self.values[th.values + a] += self.values[ti.values + key];
+                    .fold(0usize, |acc, (q, &p)| acc | ((key >> q) & 1) << p);
+                let v = self.values[ti.values + key];
+                let mut sub = rest;
+                loop {
+                    self.values[th.values + (base | sub)] += v;
+                    if sub == 0 {
+                        break;
+                    }
+                    sub = (sub - 1) & rest;
+                }
             }
         }
         kept.sort_unstable();
@@ -350,9 +396,15 @@ impl Dirs<'_> {
 
     /// Collects into `d` the features on which x and b part ways on some path the hybrids can
     /// take. Returns false when there are more than [`MAX_VARS`].
-    fn discover(&self, d: &mut Vec<usize>, leaves: &mut Vec<(usize, u32, u32)>) -> bool {
+    fn discover(
+        &self,
+        d: &mut Vec<usize>,
+        leaves: &mut Vec<(usize, u32, u32)>,
+        stack: &mut Vec<(usize, u32, u32)>,
+    ) -> bool {
         // (node, features of d already decided on this path, and which of them follow x)
-        let mut stack: Vec<(usize, u32, u32)> = vec![(0, 0, 0)];
+        stack.clear();
+        stack.push((0, 0, 0));
         leaves.clear();
         while let Some((mut i, mut known, mut from_x)) = stack.pop() {
             while !self.tree.nodes[i].is_leaf() {

@@ -42,9 +42,21 @@
 //! (2022, "Statistical stability indices for LIME") — as fractions in \[0, 1\] — and the mean
 //! pairwise Jaccard index of the top-k features by |value|.
 //!
-//! Rows run in parallel; each row and repeat draws from its own ChaCha8 stream keyed by (seed,
-//! repeat, row index + [`ExplainOptions::row_offset`]), so results do not depend on threads or
-//! chunking.
+//! # Draws and cost
+//! Perturbations come from a randomised Sobol' sequence keyed by (seed, repeat) — a
+//! variance-reduction step, see `sampler.rs` for why and what it bought. With sampling from the
+//! training distribution (the default, as lime's) the perturbed *values* do not depend on the
+//! explained row — lime draws them the same way for every row; only their interpretable
+//! representation z (same bin/category as the row or not) does. So the fitting and held-out
+//! perturbations are drawn **once per seed and repeat, and the model is evaluated on them once**
+//! (in parallel blocks), for all rows; each row then only maps the shared values to its own z,
+//! weights and Gram matrices. Each row's sample has exactly the distribution lime's has; what
+//! changes is that the rows' estimation errors are correlated (common random numbers), which no
+//! per-row result depends on. This removes the model evaluations that dominated the cost
+//! (70–85 % of a run before). Continuous features sampled around the instance
+//! ([`SampleAround::Instance`]) make the values row-dependent; then each row draws and evaluates
+//! its own sample (same sequence and seed). Either way rows run in parallel and the draws depend
+//! only on (seed, repeat), so results do not depend on threads or chunking.
 
 mod sampler;
 mod stability;
@@ -54,11 +66,9 @@ pub use sampler::{Discretize, SampleAround};
 pub use surrogate::{FeatureSelection, Surrogate};
 
 use ndarray::{Array2, Array3, ArrayView2};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use self::sampler::TrainingStats;
+use self::sampler::{mix64, TrainingStats};
 use self::surrogate::{Fit, Gram};
 use super::diagnostics::{Diagnostics, LimeDiagnostics};
 use super::{ExplainError, ExplainOptions, Explanation, ExplanationMeta, OutputSpace, Result};
@@ -258,7 +268,7 @@ pub fn explain_lime(
     };
     apply_link(link, &mut fx);
     let x = x.as_standard_layout();
-    let ctx = RowContext {
+    let mut ctx = RowContext {
         model,
         stats: &stats,
         params,
@@ -266,12 +276,23 @@ pub fn explain_lime(
         k,
         m,
         seed: options.seed,
+        pools: Vec::new(),
     };
+    if stats.row_independent() && n > 0 {
+        // One fitting pool per repeat, one held-out pool (module docs).
+        ctx.pools = (0..params.repeats)
+            .map(|r| {
+                let hold = (r == 0).then(|| ctx.pool(None, params.holdout, ctx.seed_of(r, 1)));
+                (ctx.pool(None, params.samples - 1, ctx.seed_of(r, 0)), hold)
+            })
+            .collect();
+    }
     let rows: Vec<RowOut> = (0..n)
         .into_par_iter()
         .map(|i| {
             let xi = x.row(i).to_vec();
-            ctx.explain_row(&xi, (options.row_offset + i) as u64)
+            let fxi = fx.row(i).to_vec();
+            ctx.explain_row(&xi, &fxi)
         })
         .collect();
 
@@ -369,7 +390,20 @@ struct RowContext<'a> {
     k: usize,
     m: usize,
     seed: u64,
+    /// Per repeat, the shared fitting pool and (repeat 0) the held-out pool; empty when the
+    /// draws depend on the row.
+    pools: Vec<(Pool, Option<Pool>)>,
 }
+
+/// Perturbed rows (n × M), their codes and the model's outputs on them (n × K).
+struct Pool {
+    v: Vec<f64>,
+    codes: Vec<u32>,
+    y: Vec<f64>,
+}
+
+/// Rows per model call when evaluating a shared pool (blocks run in parallel).
+const EVAL_BLOCK: usize = 512;
 
 struct OutputResult {
     values: Vec<f64>,
@@ -399,52 +433,119 @@ fn kernel(d2: f64, width: f64) -> f64 {
 }
 
 impl RowContext<'_> {
-    fn rng(&self, repeat: usize, stream: u64) -> ChaCha8Rng {
-        let mut rng = ChaCha8Rng::seed_from_u64(
-            self.seed
-                .wrapping_add((repeat as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-        );
-        rng.set_stream(stream);
-        rng
+    /// The sequence seed of repeat r and sample set (0 fitting, 1 held-out).
+    fn seed_of(&self, repeat: usize, set: u64) -> u64 {
+        mix64(mix64(self.seed ^ mix64(repeat as u64)) ^ set)
     }
 
-    /// Draws n samples (x first when `include_x`) and evaluates the model on them.
-    fn draw(
-        &self,
-        x: &[f64],
-        z0: &[f64],
-        n: usize,
-        include_x: bool,
-        rng: &mut ChaCha8Rng,
-    ) -> Draws {
-        let m = self.m;
-        let mut z = vec![0.0; n * m];
+    /// Draws n perturbed rows (around x for instance-centred continuous features) and evaluates
+    /// the model on them: in parallel blocks when shared (`x` = None), in one call for a row.
+    fn pool(&self, x: Option<&[f64]>, n: usize, seed: u64) -> Pool {
+        let (m, k) = (self.m, self.k);
         let mut v = vec![0.0; n * m];
-        self.stats.draw(x, n, include_x, rng, &mut z, &mut v);
-        // Invariant: v holds n × m values.
-        let vv = ArrayView2::from_shape((n, m), &v)
-            .unwrap_or_else(|_| unreachable!("sample buffer shape"));
-        let mut y = self.model.predict_raw(vv);
-        apply_link(self.link, &mut y);
+        self.stats.draw_values(x, n, seed, &mut v);
+        let mut codes = Vec::new();
+        self.stats.codes(&v, &mut codes);
+        let eval = |block: &[f64], rows: usize, out: &mut [f64]| {
+            // Invariant: block holds rows × m values.
+            let view = ArrayView2::from_shape((rows, m), block)
+                .unwrap_or_else(|_| unreachable!("sample buffer shape"));
+            let mut p = self.model.predict_raw(view);
+            apply_link(self.link, &mut p);
+            out.iter_mut().zip(p.iter()).for_each(|(d, s)| *d = *s);
+        };
+        let mut y = vec![0.0; n * k];
+        if x.is_none() && m > 0 && k > 0 {
+            y.par_chunks_mut(EVAL_BLOCK * k)
+                .zip(v.par_chunks(EVAL_BLOCK * m))
+                .for_each(|(out, block)| eval(block, block.len() / m, out));
+        } else {
+            eval(&v, n, &mut y);
+        }
+        Pool { v, codes, y }
+    }
+
+    /// The fitting (`include_x`: x first, with output fx) or held-out samples of row x for a
+    /// repeat: from the shared pool, or drawn for this row.
+    fn draws(&self, x: &[f64], z0: &[f64], fx: &[f64], repeat: usize, hold: bool) -> Draws {
+        let (m, k, p) = (self.m, self.k, self.params);
+        let own;
+        let pool = match self.pools.get(repeat) {
+            Some((fit, h)) => match (hold, h) {
+                (false, _) => fit,
+                (true, Some(h)) => h,
+                (true, None) => unreachable!("held-out pool of repeat 0"),
+            },
+            None => {
+                let n = if hold { p.holdout } else { p.samples - 1 };
+                own = self.pool(Some(x), n, self.seed_of(repeat, u64::from(hold)));
+                &own
+            }
+        };
+        let lead = usize::from(!hold);
+        let n = lead + pool.y.len() / k.max(1);
+        let mut z = vec![0.0; n * m];
+        let mut y = Vec::with_capacity(n * k);
+        if !hold {
+            z[..m].copy_from_slice(z0);
+            y.extend_from_slice(fx);
+        }
+        self.stats
+            .fill_z(x, &pool.v, &pool.codes, &mut z[lead * m..]);
+        y.extend_from_slice(&pool.y);
         let d2 = z
             .chunks_exact(m.max(1))
             .take(n)
             .map(|r| r.iter().zip(z0).map(|(a, b)| (a - b) * (a - b)).sum())
             .collect();
-        Draws {
-            z,
-            d2,
-            y: y.into_raw_vec_and_offset().0,
-        }
+        Draws { z, d2, y }
     }
 
-    fn explain_row(&self, x: &[f64], stream: u64) -> RowOut {
+    /// The per-distance-class Grams of the fitting samples of row x and repeat r straight from
+    /// the shared pool's codes, without building z, when every feature is discrete (z is "same
+    /// code as x's"; the squared distance is the number of features that differ).
+    fn binary_grams(&self, x: &[f64], fx: &[f64], repeat: usize) -> Option<GramSource<'static>> {
+        if !self.stats.all_discrete() {
+            return None;
+        }
+        let (fit, _) = self.pools.get(repeat)?;
+        let (m, k) = (self.m, self.k);
+        let cx: Vec<u32> = (0..m).map(|j| self.stats.code(j, x[j])).collect();
+        let n = 1 + fit.y.len() / k.max(1);
+        // Sample 0 is x itself.
+        let row = |i: usize| -> (&[u32], &[f64]) {
+            if i == 0 {
+                (&cx, fx)
+            } else {
+                (&fit.codes[(i - 1) * m..i * m], &fit.y[(i - 1) * k..i * k])
+            }
+        };
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); m + 1];
+        for i in 0..n {
+            let d = row(i).0.iter().zip(&cx).filter(|(a, b)| a != b).count();
+            members[d].push(i);
+        }
+        let classes = members
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(d, r)| (d as f64, Gram::binary(m, k, &cx, r.iter().map(|&i| row(i)))))
+            .collect();
+        Some(GramSource::Classes { classes, m, k })
+    }
+
+    fn explain_row(&self, x: &[f64], fx: &[f64]) -> RowOut {
         let (m, k, p) = (self.m, self.k, self.params);
         let z0 = self.stats.represent(x);
-        let mut rng = self.rng(0, stream);
-        let fit_set = self.draw(x, &z0, p.samples, true, &mut rng);
-        let hold = self.draw(x, &z0, p.holdout, false, &mut rng);
-        let grams = GramSource::new(&fit_set, m, k);
+        let fit_set;
+        let grams = match self.binary_grams(x, fx, 0) {
+            Some(g) => g,
+            None => {
+                fit_set = self.draws(x, &z0, fx, 0, false);
+                GramSource::new(&fit_set, m, k)
+            }
+        };
+        let hold = self.draws(x, &z0, fx, 0, true);
         let default_width = 0.75 * (m as f64).sqrt();
         let widths: Vec<f64> = match p.width {
             KernelWidth::Tuned { .. } => (-8..=4)
@@ -514,9 +615,14 @@ impl RowContext<'_> {
                 ));
             }
             for r in 1..p.repeats {
-                let mut rng = self.rng(r, stream);
-                let s = self.draw(x, &z0, p.samples, true, &mut rng);
-                let gs = GramSource::new(&s, m, k);
+                let s;
+                let gs = match self.binary_grams(x, fx, r) {
+                    Some(g) => g,
+                    None => {
+                        s = self.draws(x, &z0, fx, r, false);
+                        GramSource::new(&s, m, k)
+                    }
+                };
                 for (o, out) in outputs.iter().enumerate() {
                     let g = gs.at(out.width);
                     let f = surrogate::fit(&g, o, &z0, p.selection, kk, p.surrogate);
