@@ -124,3 +124,26 @@ pub fn gbdt_loo(
 pub fn spread(n: usize, m: usize) -> Vec<usize> {
     (0..m).map(|j| j * n / m).collect()
 }
+
+/// As [`glm_loo`] for a GAM: `params` should fix the smoothing parameters
+/// (`Smoothing::Fixed`), so that every refit uses the λ the influence function holds fixed.
+pub fn gam_loo(
+    params: &glassbox::model::gam::GamParams,
+    train: &Dataset,
+    test: &Dataset,
+    rows: &[usize],
+) -> Vec<Vec<f64>> {
+    let full = params.fit(train).expect("full fit");
+    let probability = full.link() != glassbox::model::Link::Identity;
+    let base = losses(&full, test, probability);
+    rows.iter()
+        .map(|&k| {
+            let m = params.fit(&without(train, k)).expect("LOO fit");
+            losses(&m, test, probability)
+                .iter()
+                .zip(&base)
+                .map(|(a, b)| a - b)
+                .collect()
+        })
+        .collect()
+}

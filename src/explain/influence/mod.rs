@@ -22,6 +22,8 @@
 //!   by Cholesky (faer); each training row then costs O(p). It differentiates the objective
 //!   glassbox really minimises — including, for penalised fits, the dependence of the glmnet
 //!   standardisation and of `Σ w` on the removed row — so it predicts the refit glassbox would do.
+//! - [`GamInfluence`] (`gam.rs`): the same exact formula for GAMs, on the spline model matrix
+//!   with the penalty `S_λ` added to the Hessian; the smoothing parameters are held fixed.
 //! - [`BoostIn`] (`boostin.rs`): Brophy, Hammoudeh & Lowd (JMLR 2023), TracIn adapted to
 //!   gradient-boosted trees, for glassbox-trained GBDTs, replayed from the model and its training
 //!   data (`replay.rs`). O(n·T) to prepare, O(Σ leaf sizes) per explained row.
@@ -49,6 +51,7 @@
 //! [`Explanation`]: crate::explain::Explanation
 
 mod boostin;
+mod gam;
 mod glm;
 mod leaf_influence;
 mod parametric;
@@ -56,6 +59,7 @@ mod replay;
 mod table;
 
 pub use boostin::BoostIn;
+pub use gam::GamInfluence;
 pub use glm::GlmInfluence;
 pub use leaf_influence::LeafInfluence;
 pub use parametric::{CholeskyInverse, ConjugateGradient, InverseHessian, ParametricInfluence};
@@ -124,6 +128,7 @@ mod autotraits {
     #[test]
     fn public_types_are_send_sync() {
         send_sync::<super::GlmInfluence>();
+        send_sync::<super::GamInfluence>();
         send_sync::<super::BoostIn>();
         send_sync::<super::LeafInfluence>();
         send_sync::<super::InfluenceTable>();
