@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use glassbox::data::{Dataset, TargetSpec, UnseenPolicy};
 use glassbox::explain::influence::{
-    influence_table, BoostIn, GlmInfluence, Influence, InfluenceTarget, LeafInfluence,
+    influence_table, BoostIn, GamInfluence, GlmInfluence, Influence, InfluenceTarget, LeafInfluence,
     SelfInfluence, DEFAULT_TOP,
 };
 use glassbox::model::AnyModel;
@@ -129,9 +129,24 @@ fn estimator(
         )?;
         return Ok((Box::new(est), target));
     }
+    if let Some(gam) = model.as_gam() {
+        if args.method != MethodArg::Auto {
+            return Err(UsageError(
+                "--method boostin / leaf-influence apply to gradient-boosted models; a GAM's influence is exact (leave --method out)".into(),
+            )
+            .into());
+        }
+        let target = gam.target().clone();
+        let ds = load_train(&args.train, model, &target)?;
+        let y = ds.y().expect("checked in load_train");
+        let est = GamInfluence::new(gam, ds.x().view(), y.view()).map_err(|e| {
+            anyhow::Error::from(UsageError(format!("{}: {e}", args.train.display())))
+        })?;
+        return Ok((Box::new(est), target));
+    }
     let Some(ens) = model.as_trees() else {
         return Err(UsageError(format!(
-            "influence supports GLMs and glassbox gradient-boosted models; {} is a {} model",
+            "influence supports GLMs, GAMs, NAMs and glassbox gradient-boosted models; {} is a {} model",
             args.model.display(),
             model.kind_name()
         ))

@@ -24,6 +24,9 @@
 //!   standardisation and of `Σ w` on the removed row — so it predicts the refit glassbox would do.
 //! - [`GamInfluence`] (`gam.rs`): the same exact formula for GAMs, on the spline model matrix
 //!   with the penalty `S_λ` added to the Hessian; the smoothing parameters are held fixed.
+//! - [`NamInfluence`] (`nam.rs`): Koh & Liang (2017) for NAMs, inverse-Hessian-vector products
+//!   by conjugate gradients or LiSSA with damping; an ensemble's influence is the mean of its
+//!   members'.
 //! - [`BoostIn`] (`boostin.rs`): Brophy, Hammoudeh & Lowd (JMLR 2023), TracIn adapted to
 //!   gradient-boosted trees, for glassbox-trained GBDTs, replayed from the model and its training
 //!   data (`replay.rs`). O(n·T) to prepare, O(Σ leaf sizes) per explained row.
@@ -54,6 +57,7 @@ mod boostin;
 mod gam;
 mod glm;
 mod leaf_influence;
+mod nam;
 mod parametric;
 mod replay;
 mod table;
@@ -62,7 +66,8 @@ pub use boostin::BoostIn;
 pub use gam::GamInfluence;
 pub use glm::GlmInfluence;
 pub use leaf_influence::LeafInfluence;
-pub use parametric::{CholeskyInverse, ConjugateGradient, InverseHessian, ParametricInfluence};
+pub use nam::{Ihvp, NamInfluence, NamInfluenceParams};
+pub use parametric::{CholeskyInverse, ConjugateGradient, InverseHessian, Lissa, ParametricInfluence};
 pub use table::{influence_table, InfluenceRow, InfluenceTable, SelfInfluence};
 
 use ndarray::ArrayView1;
@@ -129,6 +134,7 @@ mod autotraits {
     fn public_types_are_send_sync() {
         send_sync::<super::GlmInfluence>();
         send_sync::<super::GamInfluence>();
+        send_sync::<super::NamInfluence>();
         send_sync::<super::BoostIn>();
         send_sync::<super::LeafInfluence>();
         send_sync::<super::InfluenceTable>();
