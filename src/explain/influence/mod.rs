@@ -66,7 +66,7 @@ pub use boostin::BoostIn;
 pub use gam::GamInfluence;
 pub use glm::GlmInfluence;
 pub use leaf_influence::LeafInfluence;
-pub use nam::{Ihvp, NamInfluence, NamInfluenceParams};
+pub use nam::{Curvature, Ihvp, NamInfluence, NamInfluenceParams};
 pub use parametric::{CholeskyInverse, ConjugateGradient, InverseHessian, Lissa, ParametricInfluence};
 pub use table::{influence_table, InfluenceRow, InfluenceTable, SelfInfluence};
 

@@ -58,10 +58,23 @@ pub enum Ihvp {
     Lissa,
 }
 
-/// Settings of [`NamInfluence`]. Defaults: conjugate gradients, damping 0.01 (Koh & Liang
-/// 2017), at most 500 products per CG solve, LiSSA depth 1000.
+/// Which curvature matrix the inverse is applied to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Curvature {
+    /// The generalised Gauss–Newton matrix (positive semi-definite, blind to the units' kinks):
+    /// the default, because the exact Hessian of a piecewise-linear net is not usable at its
+    /// fitted parameters (see the module docs).
+    #[default]
+    GaussNewton,
+    /// The Hessian, by central differences of the hand-derived gradients.
+    Hessian,
+}
+
+/// Settings of [`NamInfluence`]. Defaults: Gauss–Newton curvature, conjugate gradients, damping
+/// 0.01 (Koh & Liang 2017), at most 500 products per CG solve, LiSSA depth 1000.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct NamInfluenceParams {
+    curvature: Curvature,
     ihvp: Ihvp,
     damping: f64,
     max_iter: usize,
@@ -71,6 +84,7 @@ pub struct NamInfluenceParams {
 impl Default for NamInfluenceParams {
     fn default() -> Self {
         NamInfluenceParams {
+            curvature: Curvature::GaussNewton,
             ihvp: Ihvp::Cg,
             damping: 0.01,
             max_iter: 500,
@@ -80,6 +94,11 @@ impl Default for NamInfluenceParams {
 }
 
 impl NamInfluenceParams {
+    /// The curvature matrix.
+    pub fn curvature(mut self, c: Curvature) -> Self {
+        self.curvature = c;
+        self
+    }
     /// The solver.
     pub fn ihvp(mut self, m: Ihvp) -> Self {
         self.ihvp = m;
@@ -116,8 +135,12 @@ pub struct NamInfluence {
     parts: Vec<MemberPart>,
 }
 
-fn hvp_of(obj: Arc<MemberObjective>) -> impl Fn(&[f64], &mut [f64]) + Send + Sync {
+fn hvp_of(obj: Arc<MemberObjective>, curvature: Curvature) -> impl Fn(&[f64], &mut [f64]) + Send + Sync {
     move |v: &[f64], out: &mut [f64]| {
+        if curvature == Curvature::GaussNewton {
+            obj.gauss_newton_product(v, out);
+            return;
+        }
         let p = v.len();
         let vn = v.iter().map(|a| a * a).sum::<f64>().sqrt();
         if vn == 0.0 {
@@ -172,12 +195,12 @@ impl NamInfluence {
                 obj.data_grad(obj.theta(), &mut mean_grad);
                 let inverse: Box<dyn InverseHessian> = match params.ihvp {
                     Ihvp::Cg => Box::new(
-                        ConjugateGradient::new(hvp_of(obj.clone()), p, params.damping)
+                        ConjugateGradient::new(hvp_of(obj.clone(), params.curvature), p, params.damping)
                             .tolerance(1e-6)
                             .max_iter(params.max_iter),
                     ),
                     Ihvp::Lissa => Box::new(Lissa::new(
-                        hvp_of(obj.clone()),
+                        hvp_of(obj.clone(), params.curvature),
                         p,
                         params.damping,
                         params.lissa_depth,

@@ -68,11 +68,11 @@ pub(crate) struct Workspace {
     /// Per feature: term value and feature-dropout factor of each batch row.
     f: Vec<Vec<f64>>,
     mask: Vec<Vec<f64>>,
-    logit: Vec<f64>,
+    pub(crate) logit: Vec<f64>,
 }
 
 impl Workspace {
-    fn sized(m: usize) -> Self {
+    pub(crate) fn sized(m: usize) -> Self {
         Workspace {
             caches: (0..m).map(|_| Cache::default()).collect(),
             idx: vec![Vec::new(); m],
@@ -104,7 +104,7 @@ pub(crate) fn loss(task: NamTask, z: f64, y: f64) -> (f64, f64) {
 
 /// Forward pass of `member` over the batch `rows`: fills `ws.f`, `ws.mask`, `ws.logit`. With
 /// `rng`, hidden-unit and feature dropout are drawn (training); without, none (evaluation).
-fn forward_batch<R: Rng>(
+pub(crate) fn forward_batch<R: Rng>(
     member: &Member,
     data: &Data,
     rows: &[usize],
