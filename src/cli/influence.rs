@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use glassbox::data::{Dataset, TargetSpec, UnseenPolicy};
 use glassbox::explain::influence::{
-    influence_table, BoostIn, GamInfluence, GlmInfluence, Influence, InfluenceTarget, LeafInfluence,
-    SelfInfluence, DEFAULT_TOP,
+    influence_table, BoostIn, Curvature, GamInfluence, GlmInfluence, Ihvp, Influence, InfluenceTarget,
+    LeafInfluence, NamInfluence, NamInfluenceParams, SelfInfluence, DEFAULT_TOP,
 };
 use glassbox::model::AnyModel;
 use ndarray::Array1;
@@ -19,13 +19,33 @@ use super::{CliError, Context, UsageError};
 /// Influence method for tree ensembles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
-    /// The model's default: the exact influence function for GLMs, BoostIn for GBDTs.
+    /// The model's default: the exact influence function for GLMs and GAMs, inverse-Hessian-vector
+    /// products for NAMs, BoostIn for GBDTs.
     Auto,
     /// BoostIn (Brophy et al. 2023): O(n·trees), any size (GBDT only).
     Boostin,
     /// LeafInfluence (Sharchilev et al. 2018): propagates through later trees, O(n²·trees),
     /// small and medium data (GBDT only, single output).
     LeafInfluence,
+}
+
+/// Inverse-Hessian-vector products for NAMs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IhvpArg {
+    /// Conjugate gradients (Koh & Liang 2017): fewer products.
+    Cg,
+    /// LiSSA (Agarwal et al. 2017), with exact Hessian-vector products.
+    Lissa,
+}
+
+/// Curvature matrix for NAMs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CurvatureArg {
+    /// Generalised Gauss–Newton (positive semi-definite; the library default).
+    GaussNewton,
+    /// The Hessian, by finite differences of the gradients (unreliable at the kinks of ReLU/ExU
+    /// units).
+    Hessian,
 }
 
 /// What the influence is measured on.
@@ -39,11 +59,13 @@ pub enum OnArg {
 
 /// Influence of training rows on explained rows: for each row of --data, the top-K most helpful
 /// and most harmful rows of --train, written long-form as `row,train_row,influence` (influence =
-/// predicted loss without the training row minus loss with it: positive = it helped). GLMs get
-/// the exact influence function, glassbox GBDTs BoostIn (or LeafInfluence).
+/// predicted loss without the training row minus loss with it: positive = it helped). GLMs and
+/// GAMs get the exact influence function (a GAM's smoothing parameters held fixed), NAMs
+/// inverse-Hessian-vector products (Koh & Liang 2017), glassbox GBDTs BoostIn (or
+/// LeafInfluence).
 #[derive(Args, Debug)]
 pub struct InfluenceArgs {
-    /// Model: a glassbox GLM or gradient-boosted model.
+    /// Model: a glassbox GLM, GAM, NAM or gradient-boosted model.
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     /// The training data the model was fitted on, with its target column (and the GLM's
@@ -74,6 +96,16 @@ pub struct InfluenceArgs {
     /// Categories not seen in training, in --data: error (default) or missing.
     #[arg(long, value_enum, default_value = "error")]
     pub unseen: UnseenArg,
+    /// NAM only: inverse-Hessian-vector products by conjugate gradients or LiSSA [default: cg].
+    #[arg(long, value_enum)]
+    pub ihvp: Option<IhvpArg>,
+    /// NAM only: damping δ ≥ 0 added to the curvature's diagonal, making a net's curvature
+    /// positive definite [default: 0.01, Koh & Liang 2017].
+    #[arg(long, value_name = "D")]
+    pub damping: Option<f64>,
+    /// NAM only: curvature matrix, gauss-newton or hessian [default: gauss-newton].
+    #[arg(long, value_enum)]
+    pub curvature: Option<CurvatureArg>,
 }
 
 fn numeric_column(path: &Path, name: &str) -> Result<Array1<f64>, CliError> {
@@ -127,6 +159,48 @@ fn estimator(
             weights.as_ref().map(|w| w.view()),
             offset.as_ref().map(|o| o.view()),
         )?;
+        return Ok((Box::new(est), target));
+    }
+    let nam_flags = args.ihvp.is_some() || args.damping.is_some() || args.curvature.is_some();
+    if nam_flags && model.as_nam().is_none() {
+        return Err(UsageError(format!(
+            "--ihvp, --damping and --curvature apply to NAMs; {} is a {} model (leave them out)",
+            args.model.display(),
+            model.kind_name()
+        ))
+        .into());
+    }
+    if let Some(nam) = model.as_nam() {
+        if args.method != MethodArg::Auto {
+            return Err(UsageError(
+                "--method boostin / leaf-influence apply to gradient-boosted models; a NAM uses inverse-Hessian-vector products (choose them with --ihvp)".into(),
+            )
+            .into());
+        }
+        let target = nam.target().clone();
+        let ds = load_train(&args.train, model, &target)?;
+        let mut params = NamInfluenceParams::default();
+        if let Some(m) = args.ihvp {
+            params = params.ihvp(match m {
+                IhvpArg::Cg => Ihvp::Cg,
+                IhvpArg::Lissa => Ihvp::Lissa,
+            });
+        }
+        if let Some(c) = args.curvature {
+            params = params.curvature(match c {
+                CurvatureArg::GaussNewton => Curvature::GaussNewton,
+                CurvatureArg::Hessian => Curvature::Hessian,
+            });
+        }
+        if let Some(d) = args.damping {
+            params = params.damping(d);
+        }
+        let est = NamInfluence::new(nam, &ds, params).map_err(|e| match e {
+            glassbox::explain::ExplainError::InvalidParam { .. } => {
+                anyhow::Error::from(UsageError(format!("--damping: {e}")))
+            }
+            e => anyhow::Error::from(UsageError(format!("{}: {e}", args.train.display()))),
+        })?;
         return Ok((Box::new(est), target));
     }
     if let Some(gam) = model.as_gam() {
