@@ -80,11 +80,16 @@ fn loo_gam() {
         let changes = loo::gam_loo(&params, &train, &test, &rows);
         let refit = t.elapsed().as_secs_f64() / rows.len() as f64;
         report(
-            &format!("GAM logistic, λ = {lam} fixed, 10 splines (german_credit, 800 train / 200 test)"),
+            &format!(
+                "GAM logistic, λ = {lam} fixed, 10 splines (german_credit, 800 train / 200 test)"
+            ),
             &pred,
             &changes,
         );
-        println!("  prepare (system + Hessian + Cholesky) = {:.2} refits", prep / refit);
+        println!(
+            "  prepare (system + Hessian + Cholesky) = {:.2} refits",
+            prep / refit
+        );
     }
 }
 
@@ -110,17 +115,37 @@ fn loo_nam() {
     let (changes, worst) = loo::nam_loo(&nam, &train, &test, &rows, 1e-9, 300);
     println!("  warm-started LOO refits: largest final |∇F| {worst:.1e}");
     for (label, p) in [
-        ("CG, Gauss-Newton, damping 1e-3", NamInfluenceParams::default().damping(1e-3)),
-        ("CG, Gauss-Newton, damping 1e-2", NamInfluenceParams::default().damping(1e-2)),
-        ("LiSSA, Gauss-Newton, damping 1e-2", NamInfluenceParams::default().damping(1e-2).ihvp(Ihvp::Lissa)),
-        ("CG, Hessian (finite differences), damping 1e-2", NamInfluenceParams::default().damping(1e-2).curvature(Curvature::Hessian)),
+        (
+            "CG, Gauss-Newton, damping 1e-3",
+            NamInfluenceParams::default().damping(1e-3),
+        ),
+        (
+            "CG, Gauss-Newton, damping 1e-2",
+            NamInfluenceParams::default().damping(1e-2),
+        ),
+        (
+            "LiSSA, Gauss-Newton, damping 1e-2",
+            NamInfluenceParams::default()
+                .damping(1e-2)
+                .ihvp(Ihvp::Lissa),
+        ),
+        (
+            "CG, Hessian (finite differences), damping 1e-2",
+            NamInfluenceParams::default()
+                .damping(1e-2)
+                .curvature(Curvature::Hessian),
+        ),
     ] {
         let est = NamInfluence::new(&nam, &train, p).unwrap();
         let t = Instant::now();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| summed(&est, &test, &rows))) {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| summed(&est, &test, &rows)))
+        {
             Ok(pred) => {
                 report(&format!("NAM {label}"), &pred, &changes);
-                println!("  {:.2} s per explained row", t.elapsed().as_secs_f64() / test.n_rows() as f64);
+                println!(
+                    "  {:.2} s per explained row",
+                    t.elapsed().as_secs_f64() / test.n_rows() as f64
+                );
             }
             Err(_) => println!("NAM {label}: the solver failed (see the message above)"),
         }
@@ -150,11 +175,16 @@ fn mislabel() {
         let est = GamInfluence::new(&gam, ds.x().view(), ds.y().unwrap().view()).unwrap();
         let si = SelfInfluence::compute(&est).unwrap();
         let top = &si.ranking()[..n / 10];
-        let found = flipped.iter().filter(|i| top.contains(i)).count() as f64 / flipped.len() as f64;
+        let found =
+            flipped.iter().filter(|i| top.contains(i)).count() as f64 / flipped.len() as f64;
         println!("mislabel seed {seed}: flipped found in top 10% of GAM (REML) self-influence: {:.0}% (random 10%)", 100.0 * found);
         sum += found;
     }
-    println!("mislabel mean over {} seeds: GAM {:.1}%", seeds.len(), 100.0 * sum / seeds.len() as f64);
+    println!(
+        "mislabel mean over {} seeds: GAM {:.1}%",
+        seeds.len(),
+        100.0 * sum / seeds.len() as f64
+    );
 }
 
 fn main() {

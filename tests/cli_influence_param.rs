@@ -82,7 +82,13 @@ fn read(path: &Path) -> Vec<Vec<f64>> {
 
 fn load(path: &Path, m: &AnyModel) -> Dataset {
     let target = m.target().unwrap().clone();
-    Dataset::load_with_schema(path, m.as_model().schema(), Some(&target), UnseenPolicy::Error).unwrap()
+    Dataset::load_with_schema(
+        path,
+        m.as_model().schema(),
+        Some(&target),
+        UnseenPolicy::Error,
+    )
+    .unwrap()
 }
 
 /// The CLI's table holds, per explained row, the library's top-k and bottom-k training rows.
@@ -91,7 +97,11 @@ fn check_table(table: &[Vec<f64>], lib: &[Vec<f64>], k: usize) {
     for (r, inf) in lib.iter().enumerate() {
         let mut sorted: Vec<usize> = (0..n).collect();
         sorted.sort_by(|&a, &b| inf[b].total_cmp(&inf[a]).then(a.cmp(&b)));
-        let want: Vec<usize> = sorted[..k].iter().chain(&sorted[n - k..]).copied().collect();
+        let want: Vec<usize> = sorted[..k]
+            .iter()
+            .chain(&sorted[n - k..])
+            .copied()
+            .collect();
         let got = &table[r * 2 * k..(r + 1) * 2 * k];
         for (line, &t) in got.iter().zip(&want) {
             assert_eq!(line[0] as usize, r);
@@ -106,19 +116,47 @@ fn gam_influence_csv_matches_the_library() {
     let dir = tempfile::tempdir().unwrap();
     let train_csv = german_head(dir.path(), "train.csv", 0, 200, &[]);
     let rows_csv = german_head(dir.path(), "rows.csv", 200, 2, &[]);
-    let model = train(dir.path(), &train_csv, &["--model", "gam", "--n-splines", "6"]);
+    let model = train(
+        dir.path(),
+        &train_csv,
+        &["--model", "gam", "--n-splines", "6"],
+    );
     let out_csv = dir.path().join("inf.csv");
     let self_csv = dir.path().join("self.csv");
     let out = run(&[
-        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
-        "--top", "3", "--out", s(&out_csv), "--self-influence", s(&self_csv),
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--top",
+        "3",
+        "--out",
+        s(&out_csv),
+        "--self-influence",
+        s(&self_csv),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let m = AnyModel::load(&model).unwrap();
     let (tr, rows) = (load(&train_csv, &m), load(&rows_csv, &m));
-    let est = GamInfluence::new(m.as_gam().unwrap(), tr.x().view(), tr.y().unwrap().view()).unwrap();
+    let est =
+        GamInfluence::new(m.as_gam().unwrap(), tr.x().view(), tr.y().unwrap().view()).unwrap();
     let lib: Vec<Vec<f64>> = (0..2)
-        .map(|r| est.influence(rows.x().row(r), Some(rows.y().unwrap()[r]), InfluenceTarget::Loss).unwrap())
+        .map(|r| {
+            est.influence(
+                rows.x().row(r),
+                Some(rows.y().unwrap()[r]),
+                InfluenceTarget::Loss,
+            )
+            .unwrap()
+        })
         .collect();
     check_table(&read(&out_csv), &lib, 3);
     let si = read(&self_csv);
@@ -132,44 +170,104 @@ fn gam_influence_csv_matches_the_library() {
     let other = german_head(dir.path(), "other.csv", 300, 200, &[]);
     let no = dir.path().join("no.csv");
     let out = run(&[
-        "-q", "influence", "--model", s(&model), "--train", s(&other), "--data", s(&rows_csv),
-        "--out", s(&no),
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&other),
+        "--data",
+        s(&rows_csv),
+        "--out",
+        s(&no),
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("other.csv") && err.contains("training"), "{err}");
+    assert!(
+        err.contains("other.csv") && err.contains("training"),
+        "{err}"
+    );
     assert!(!no.exists());
 
     // NAM options on a GAM: a usage error.
     let out = run(&[
-        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
-        "--damping", "0.1", "--out", s(&no),
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--damping",
+        "0.1",
+        "--out",
+        s(&no),
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--ihvp, --damping and --curvature apply to NAMs"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--ihvp, --damping and --curvature apply to NAMs"));
 }
 
 #[test]
 fn nam_influence_csv_matches_the_library() {
     let dir = tempfile::tempdir().unwrap();
     let drop = [
-        "purpose", "savings_status", "employment", "personal_status", "other_parties",
-        "property_magnitude", "other_payment_plans", "housing", "job", "own_telephone",
-        "foreign_worker", "credit_history",
+        "purpose",
+        "savings_status",
+        "employment",
+        "personal_status",
+        "other_parties",
+        "property_magnitude",
+        "other_payment_plans",
+        "housing",
+        "job",
+        "own_telephone",
+        "foreign_worker",
+        "credit_history",
     ];
     let train_csv = german_head(dir.path(), "train.csv", 0, 120, &drop);
     let rows_csv = german_head(dir.path(), "rows.csv", 120, 2, &drop);
     let model = train(
         dir.path(),
         &train_csv,
-        &["--model", "nam", "--members", "2", "--epochs", "5", "--hidden", "6,3", "--seed", "4"],
+        &[
+            "--model",
+            "nam",
+            "--members",
+            "2",
+            "--epochs",
+            "5",
+            "--hidden",
+            "6,3",
+            "--seed",
+            "4",
+        ],
     );
     let out_csv = dir.path().join("inf.csv");
     let out = run(&[
-        "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data", s(&rows_csv),
-        "--top", "2", "--ihvp", "lissa", "--damping", "0.1", "--out", s(&out_csv),
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--top",
+        "2",
+        "--ihvp",
+        "lissa",
+        "--damping",
+        "0.1",
+        "--out",
+        s(&out_csv),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let m = AnyModel::load(&model).unwrap();
     let (tr, rows) = (load(&train_csv, &m), load(&rows_csv, &m));
     let est = NamInfluence::new(
@@ -179,20 +277,38 @@ fn nam_influence_csv_matches_the_library() {
     )
     .unwrap();
     let lib: Vec<Vec<f64>> = (0..2)
-        .map(|r| est.influence(rows.x().row(r), Some(rows.y().unwrap()[r]), InfluenceTarget::Loss).unwrap())
+        .map(|r| {
+            est.influence(
+                rows.x().row(r),
+                Some(rows.y().unwrap()[r]),
+                InfluenceTarget::Loss,
+            )
+            .unwrap()
+        })
         .collect();
     check_table(&read(&out_csv), &lib, 2);
 
     let no = dir.path().join("no.csv");
     let bad = |extra: &[&str]| {
         let mut args = vec![
-            "-q", "influence", "--model", s(&model), "--train", s(&train_csv), "--data",
-            s(&rows_csv), "--out", s(&no),
+            "-q",
+            "influence",
+            "--model",
+            s(&model),
+            "--train",
+            s(&train_csv),
+            "--data",
+            s(&rows_csv),
+            "--out",
+            s(&no),
         ];
         args.extend_from_slice(extra);
         let out = run(&args);
         assert!(!no.exists());
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, err) = bad(&["--damping=-1"]);
     assert_eq!(code, Some(2), "{err}");

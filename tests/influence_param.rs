@@ -11,9 +11,9 @@ use glassbox::data::{Dataset, SchemaOptions};
 use glassbox::explain::influence::{
     GamInfluence, Ihvp, Influence, InfluenceTarget, NamInfluence, NamInfluenceParams, SelfInfluence,
 };
-use glassbox::model::nam::NamParams;
 use glassbox::model::gam::{GamParams, Smoothing};
 use glassbox::model::glm::Family;
+use glassbox::model::nam::NamParams;
 use ndarray::Array1;
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -131,7 +131,10 @@ fn gam_gaussian_matches_leave_one_out() {
     let (pt, _) = predicted(&est, &test, &rows);
     let (at, _) = actual(&loo::gam_loo(&params, &train, &test, &rows));
     let r = loo::pearson(&pt, &at);
-    eprintln!("GAM Gaussian, λ fixed, 25 LOO refits: Pearson {r:.5}, slope {:.3}", slope(&pt, &at));
+    eprintln!(
+        "GAM Gaussian, λ fixed, 25 LOO refits: Pearson {r:.5}, slope {:.3}",
+        slope(&pt, &at)
+    );
     assert!(r >= 0.9, "Pearson {r}");
 }
 
@@ -156,7 +159,9 @@ fn gam_system_is_stationary_at_the_fit() {
         let sys = gam.penalised_system(train.x().view()).unwrap();
         let eta = sys.design().dot(&ndarray::ArrayView1::from(sys.theta()));
         // ∂(deviance/2)/∂η for a logit link: μ − y.
-        let resid: Array1<f64> = (0..y.len()).map(|i| 1.0 / (1.0 + (-eta[i]).exp()) - y[i]).collect();
+        let resid: Array1<f64> = (0..y.len())
+            .map(|i| 1.0 / (1.0 + (-eta[i]).exp()) - y[i])
+            .collect();
         let data_grad = sys.design().t().dot(&resid);
         let pen_grad = sys.penalty().dot(&ndarray::ArrayView1::from(sys.theta()));
         let norm = |v: &Array1<f64>| v.iter().map(|a| a * a).sum::<f64>().sqrt();
@@ -172,7 +177,10 @@ fn gam_system_is_stationary_at_the_fit() {
 #[test]
 fn gam_refuses_data_it_was_not_fitted_on() {
     let (train, other) = split(&german_small(), 300, 200);
-    let gam = GamParams::new(Family::Binomial).n_splines(6).fit(&train).unwrap();
+    let gam = GamParams::new(Family::Binomial)
+        .n_splines(6)
+        .fit(&train)
+        .unwrap();
     let err = GamInfluence::new(&gam, other.x().view(), other.y().unwrap().view())
         .err()
         .expect("other rows are refused");
@@ -270,14 +278,23 @@ fn nam_lissa_agrees_with_cg() {
             .unwrap()
     };
     let cg = run(NamInfluenceParams::default().damping(0.05));
-    let lissa = run(NamInfluenceParams::default().damping(0.05).ihvp(Ihvp::Lissa).lissa_depth(400));
+    let lissa = run(NamInfluenceParams::default()
+        .damping(0.05)
+        .ihvp(Ihvp::Lissa)
+        .lissa_depth(400));
     let r = loo::pearson(&cg, &lissa);
-    let max = cg.iter().zip(&lissa).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let max = cg
+        .iter()
+        .zip(&lissa)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     let scale = cg.iter().map(|a| a.abs()).fold(0.0, f64::max);
     eprintln!("LiSSA vs CG: Pearson {r:.6}, max abs diff {max:.2e} (max |influence| {scale:.2e})");
     assert!(r >= 0.99, "Pearson {r}");
     // Prediction target needs no label; the loss does; self-influence is refused, not faked.
     let est = NamInfluence::new(&nam, &train, NamInfluenceParams::default()).unwrap();
-    assert!(est.influence(test.x().row(0), None, InfluenceTarget::Loss).is_err());
+    assert!(est
+        .influence(test.x().row(0), None, InfluenceTarget::Loss)
+        .is_err());
     assert!(est.self_influence().is_err());
 }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use glassbox::data::{Dataset, TargetSpec, UnseenPolicy};
 use glassbox::explain::influence::{
-    influence_table, BoostIn, Curvature, GamInfluence, GlmInfluence, Ihvp, Influence, InfluenceTarget,
-    LeafInfluence, NamInfluence, NamInfluenceParams, SelfInfluence, DEFAULT_TOP,
+    influence_table, BoostIn, Curvature, GamInfluence, GlmInfluence, Ihvp, Influence,
+    InfluenceTarget, LeafInfluence, NamInfluence, NamInfluenceParams, SelfInfluence, DEFAULT_TOP,
 };
 use glassbox::model::AnyModel;
 use ndarray::Array1;

@@ -72,7 +72,9 @@ impl GamInfluence {
         let (family, link) = (system.family(), system.link());
         let xd = system.design();
         let eta = xd.dot(&ArrayView1::from(system.theta()));
-        let d1: Vec<f64> = (0..n).map(|i| dl_deta(family, link, y[i], eta[i])).collect();
+        let d1: Vec<f64> = (0..n)
+            .map(|i| dl_deta(family, link, y[i], eta[i]))
+            .collect();
         let d2: Vec<f64> = (0..n)
             .map(|i| d2l_deta2(family, link, y[i], eta[i]))
             .collect();
@@ -112,7 +114,11 @@ impl GamInfluence {
             InfluenceTarget::Prediction => 1.0,
             InfluenceTarget::Loss => {
                 let y = need_label(y)?;
-                let eta: f64 = row.iter().zip(self.system.theta()).map(|(a, b)| a * b).sum();
+                let eta: f64 = row
+                    .iter()
+                    .zip(self.system.theta())
+                    .map(|(a, b)| a * b)
+                    .sum();
                 dl_deta(self.system.family(), self.system.link(), y, eta)
             }
         };

@@ -135,7 +135,10 @@ pub struct NamInfluence {
     parts: Vec<MemberPart>,
 }
 
-fn hvp_of(obj: Arc<MemberObjective>, curvature: Curvature) -> impl Fn(&[f64], &mut [f64]) + Send + Sync {
+fn hvp_of(
+    obj: Arc<MemberObjective>,
+    curvature: Curvature,
+) -> impl Fn(&[f64], &mut [f64]) + Send + Sync {
     move |v: &[f64], out: &mut [f64]| {
         if curvature == Curvature::GaussNewton {
             obj.gauss_newton_product(v, out);
@@ -195,9 +198,13 @@ impl NamInfluence {
                 obj.data_grad(obj.theta(), &mut mean_grad);
                 let inverse: Box<dyn InverseHessian> = match params.ihvp {
                     Ihvp::Cg => Box::new(
-                        ConjugateGradient::new(hvp_of(obj.clone(), params.curvature), p, params.damping)
-                            .tolerance(1e-6)
-                            .max_iter(params.max_iter),
+                        ConjugateGradient::new(
+                            hvp_of(obj.clone(), params.curvature),
+                            p,
+                            params.damping,
+                        )
+                        .tolerance(1e-6)
+                        .max_iter(params.max_iter),
                     ),
                     Ihvp::Lissa => Box::new(Lissa::new(
                         hvp_of(obj.clone(), params.curvature),
@@ -243,9 +250,7 @@ impl Influence for NamInfluence {
             InfluenceTarget::Prediction => 1.0,
             InfluenceTarget::Loss => {
                 let y = need_label(y)?;
-                let raw = self
-                    .nam
-                    .predict_raw(x.insert_axis(ndarray::Axis(0)))[[0, 0]];
+                let raw = self.nam.predict_raw(x.insert_axis(ndarray::Axis(0)))[[0, 0]];
                 match self.nam.task() {
                     NamTask::Binary => sigmoid(raw) - y,
                     NamTask::Regression => raw - y,

@@ -212,7 +212,9 @@ impl<F: Fn(&[f64], &mut [f64]) + Send + Sync> Lissa<F> {
     pub fn new(hvp: F, p: usize, damping: f64, depth: usize, scale: Option<f64>) -> Self {
         let scale = scale.unwrap_or_else(|| {
             // Power iteration from a fixed, non-special start (deterministic).
-            let mut v: Vec<f64> = (0..p).map(|i| 1.0 + ((i * 7919) % 13) as f64 / 13.0).collect();
+            let mut v: Vec<f64> = (0..p)
+                .map(|i| 1.0 + ((i * 7919) % 13) as f64 / 13.0)
+                .collect();
             let mut hv = vec![0.0; p];
             let mut lam: f64 = 0.0;
             for _ in 0..30 {

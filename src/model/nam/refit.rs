@@ -23,7 +23,10 @@ use ndarray::ArrayView1;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::train::{batch_loss_grad, forward_batch, member_slices_mut, member_split, prepare, Col, Data, Penalties, Workspace};
+use super::train::{
+    batch_loss_grad, forward_batch, member_slices_mut, member_split, prepare, Col, Data, Penalties,
+    Workspace,
+};
 use super::{Input, Member, Nam, NamTask};
 use crate::data::Dataset;
 use crate::model::{ModelError, Result};
@@ -55,7 +58,11 @@ pub struct MemberObjective {
 
 fn flatten(m: &Member) -> Vec<f64> {
     let mut c = m.clone();
-    member_slices_mut(&mut c).into_iter().flatten().map(|v| *v).collect()
+    member_slices_mut(&mut c)
+        .into_iter()
+        .flatten()
+        .map(|v| *v)
+        .collect()
 }
 
 impl MemberObjective {
@@ -85,7 +92,14 @@ impl MemberObjective {
         m
     }
 
-    fn grad_on(&self, theta: &[f64], data: &Data, rows: &[usize], pen: &Penalties, grad: &mut [f64]) -> f64 {
+    fn grad_on(
+        &self,
+        theta: &[f64],
+        data: &Data,
+        rows: &[usize],
+        pen: &Penalties,
+        grad: &mut [f64],
+    ) -> f64 {
         let member = self.member(theta);
         let mut g = super::train::zeros_like(&member);
         let mut ws = Workspace::default();
@@ -156,7 +170,11 @@ impl MemberObjective {
         let eps = 1e-5 / vn;
         let plus: Vec<f64> = (0..p).map(|i| self.theta[i] + eps * v[i]).collect();
         let minus: Vec<f64> = (0..p).map(|i| self.theta[i] - eps * v[i]).collect();
-        let (zp, zm, z) = (self.outputs(&plus), self.outputs(&minus), self.outputs(&self.theta));
+        let (zp, zm, z) = (
+            self.outputs(&plus),
+            self.outputs(&minus),
+            self.outputs(&self.theta),
+        );
         let mut data = self.data.clone();
         data.task = NamTask::Regression;
         for (j, &i) in self.rows.iter().enumerate() {
@@ -194,7 +212,9 @@ impl MemberObjective {
             .iter()
             .zip(x.iter())
             .map(|(input, &v)| match input {
-                Input::Numeric { .. } => Col::Numeric(vec![if v.is_nan() { v } else { input.standardise(v) }]),
+                Input::Numeric { .. } => {
+                    Col::Numeric(vec![if v.is_nan() { v } else { input.standardise(v) }])
+                }
                 Input::Categorical { levels } => Col::Categorical {
                     codes: vec![if v >= 0.0 && v < *levels as f64 && v.fract() == 0.0 {
                         v as usize
@@ -247,7 +267,9 @@ fn lbfgs(f: impl Fn(&[f64], &mut [f64]) -> f64, x: &mut [f64], gtol: f64, max_it
         for i in (0..ss.len()).rev() {
             let rho = 1.0 / dot(&ys[i], &ss[i]);
             alpha[i] = rho * dot(&ss[i], &q);
-            q.iter_mut().zip(&ys[i]).for_each(|(a, y)| *a -= alpha[i] * y);
+            q.iter_mut()
+                .zip(&ys[i])
+                .for_each(|(a, y)| *a -= alpha[i] * y);
         }
         if let (Some(s), Some(y)) = (ss.last(), ys.last()) {
             let gamma = dot(s, y) / dot(y, y);
@@ -259,7 +281,9 @@ fn lbfgs(f: impl Fn(&[f64], &mut [f64]) -> f64, x: &mut [f64], gtol: f64, max_it
         for i in 0..ss.len() {
             let rho = 1.0 / dot(&ys[i], &ss[i]);
             let beta = rho * dot(&ys[i], &q);
-            q.iter_mut().zip(&ss[i]).for_each(|(a, s)| *a += (alpha[i] - beta) * s);
+            q.iter_mut()
+                .zip(&ss[i])
+                .for_each(|(a, s)| *a += (alpha[i] - beta) * s);
         }
         let mut d: Vec<f64> = q.iter().map(|v| -v).collect();
         let mut slope = dot(&g, &d);
@@ -275,7 +299,10 @@ fn lbfgs(f: impl Fn(&[f64], &mut [f64]) -> f64, x: &mut [f64], gtol: f64, max_it
         let mut gnew = vec![0.0; p];
         let mut accepted = false;
         for _ in 0..40 {
-            xn.iter_mut().zip(x.iter()).zip(&d).for_each(|((o, a), b)| *o = a + t * b);
+            xn.iter_mut()
+                .zip(x.iter())
+                .zip(&d)
+                .for_each(|((o, a), b)| *o = a + t * b);
             let fn_ = f(&xn, &mut gnew);
             if fn_.is_finite() && fn_ <= fx + 1e-4 * t * slope {
                 fx = fn_;
@@ -325,7 +352,11 @@ impl Nam {
             .members
             .iter()
             .all(|r| r.train_rows + r.validation_rows == n);
-        if inputs != self.inputs || y_offset != self.y_offset || y_scale != self.y_scale || !same_rows {
+        if inputs != self.inputs
+            || y_offset != self.y_offset
+            || y_scale != self.y_scale
+            || !same_rows
+        {
             return Err(ModelError::Training(format!(
                 "these {n} rows are not the data the NAM was trained on (row count or feature standardisation differs): pass its exact training data"
             )));
@@ -364,14 +395,30 @@ impl Nam {
     ///
     /// # Errors
     /// As [`Nam::member_objectives`].
-    pub fn refit_warm(&self, train: &Dataset, without: Option<usize>, gtol: f64, max_iter: usize) -> Result<(Nam, f64)> {
+    pub fn refit_warm(
+        &self,
+        train: &Dataset,
+        without: Option<usize>,
+        gtol: f64,
+        max_iter: usize,
+    ) -> Result<(Nam, f64)> {
         let objectives = self.member_objectives(train)?;
         let mut out = self.clone();
         let mut worst: f64 = 0.0;
         for (member, obj) in out.members.iter_mut().zip(&objectives) {
-            let rows: Vec<usize> = obj.rows.iter().copied().filter(|&i| Some(i) != without).collect();
+            let rows: Vec<usize> = obj
+                .rows
+                .iter()
+                .copied()
+                .filter(|&i| Some(i) != without)
+                .collect();
             let mut theta = obj.theta.clone();
-            let gn = lbfgs(|t, g| obj.value_grad_on(t, &rows, g), &mut theta, gtol, max_iter);
+            let gn = lbfgs(
+                |t, g| obj.value_grad_on(t, &rows, g),
+                &mut theta,
+                gtol,
+                max_iter,
+            );
             worst = worst.max(gn);
             *member = obj.member(&theta);
         }

@@ -150,7 +150,10 @@ impl Gam {
             if (a - b).abs() > 1e-6 * (1.0 + b.abs()) {
                 return Err(mismatch(
                     "all",
-                    format!("row {}: rebuilt linear predictor {a} differs from the model's {b}", i + 1),
+                    format!(
+                        "row {}: rebuilt linear predictor {a} differs from the model's {b}",
+                        i + 1
+                    ),
                 ));
             }
         }
@@ -278,9 +281,7 @@ impl PenalisedSystem {
         let (n, p) = self.design.dim();
         let mut out = Array2::<f64>::zeros((n, p));
         for (st, len, v) in &self.ridges {
-            let xb = self
-                .design
-                .slice(ndarray::s![.., *st..*st + *len]);
+            let xb = self.design.slice(ndarray::s![.., *st..*st + *len]);
             let b = xb.t().dot(&xb);
             let bn2: f64 = b.iter().map(|v| v * v).sum();
             if bn2 == 0.0 {
