@@ -2,7 +2,7 @@
 //! more rows than the tests use, and GAM mislabel detection over several seeds.
 //!
 //! ```sh
-//! cargo run --release --example influence_param -- [gam|nam|mislabel|all]
+//! cargo run --release --example influence_param -- [gam|nam|mislabel|all] [NAM_TEST_ROWS]
 //! ```
 //! GAM ground truth: refits without the row with the smoothing parameters fixed at the model's
 //! (`Smoothing::Fixed`). NAM ground truth: Koh & Liang's (2017) protocol, retraining without the
@@ -93,9 +93,9 @@ fn loo_gam() {
     }
 }
 
-fn loo_nam() {
+fn loo_nam(n_test: usize) {
     let diabetes = load("data/diabetes_progression.csv", "disease_progression");
-    let (train, test) = split(&diabetes, 300, 100);
+    let (train, test) = split(&diabetes, 300, n_test);
     let nam = NamParams::default()
         .members(3)
         .epochs(100)
@@ -110,7 +110,7 @@ fn loo_nam() {
         .fit(&train)
         .unwrap();
     let (nam, g) = nam.refit_warm(&train, None, 1e-9, 1000).unwrap();
-    println!("NAM (diabetes, 300 train / 100 test, 3 members, ReLU 16 → 8, weight decay 0.05): polished to |∇F| {g:.1e}");
+    println!("NAM (diabetes, 300 train / {n_test} test, 3 members, ReLU 16 → 8, weight decay 0.05): polished to |∇F| {g:.1e}");
     let rows = loo::spread(300, 60);
     let (changes, worst) = loo::nam_loo(&nam, &train, &test, &rows, 1e-9, 300);
     println!("  warm-started LOO refits: largest final |∇F| {worst:.1e}");
@@ -196,6 +196,10 @@ fn main() {
         mislabel();
     }
     if matches!(what.as_str(), "nam" | "all") {
-        loo_nam();
+        // Test rows (default 100; LiSSA at depth 1000 costs ~10× CG per row).
+        let n_test = std::env::args()
+            .nth(2)
+            .map_or(100, |s| s.parse().expect("NAM test rows: a number"));
+        loo_nam(n_test);
     }
 }
