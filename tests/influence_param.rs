@@ -153,6 +153,12 @@ fn gam_system_is_stationary_at_the_fit() {
                 .n_splines(8)
                 .monotone(vec![("duration".into(), -1)]),
         ),
+        (
+            "tensor",
+            GamParams::new(Family::Binomial)
+                .n_splines(6)
+                .interactions(vec![("duration".into(), "age".into())]),
+        ),
     ] {
         let gam = params.fit(&train).unwrap();
         assert!(gam.report().converged, "{name} fit converged");
