@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use glassbox::data::{Dataset, TargetSpec, UnseenPolicy};
 use glassbox::explain::influence::{
-    influence_table, BoostIn, ExactTop, GlmInfluence, Influence, InfluenceTarget, LeafInfluence,
-    SelfInfluence, DEFAULT_TOP,
+    influence_table, BoostIn, Curvature, ExactTop, GamInfluence, GlmInfluence, Ihvp, Influence,
+    InfluenceTarget, LeafInfluence, NamInfluence, NamInfluenceParams, SelfInfluence, DEFAULT_TOP,
 };
 use glassbox::model::AnyModel;
 use ndarray::Array1;
@@ -19,13 +19,33 @@ use super::{CliError, Context, UsageError};
 /// Influence method for tree ensembles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
-    /// The model's default: the exact influence function for GLMs, BoostIn for GBDTs.
+    /// The model's default: the exact influence function for GLMs and GAMs, inverse-Hessian-vector
+    /// products for NAMs, BoostIn for GBDTs.
     Auto,
     /// BoostIn (Brophy et al. 2023): O(n·trees), any size (GBDT only).
     Boostin,
     /// LeafInfluence (Sharchilev et al. 2018): propagates through later trees, O(n²·trees),
     /// small and medium data (GBDT only, single output).
     LeafInfluence,
+}
+
+/// Inverse-Hessian-vector products for NAMs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IhvpArg {
+    /// Conjugate gradients (Koh & Liang 2017): fewer products.
+    Cg,
+    /// LiSSA (Agarwal et al. 2017), with exact Hessian-vector products.
+    Lissa,
+}
+
+/// Curvature matrix for NAMs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CurvatureArg {
+    /// Generalised Gauss–Newton (positive semi-definite; the library default).
+    GaussNewton,
+    /// The Hessian, by finite differences of the gradients (unreliable at the kinks of ReLU/ExU
+    /// units).
+    Hessian,
 }
 
 /// What the influence is measured on.
@@ -39,11 +59,13 @@ pub enum OnArg {
 
 /// Influence of training rows on explained rows: for each row of --data, the top-K most helpful
 /// and most harmful rows of --train, written long-form as `row,train_row,influence` (influence =
-/// predicted loss without the training row minus loss with it: positive = it helped). GLMs get
-/// the exact influence function, glassbox GBDTs BoostIn (or LeafInfluence).
+/// predicted loss without the training row minus loss with it: positive = it helped). GLMs and
+/// GAMs get the exact influence function (a GAM's smoothing parameters held fixed), NAMs
+/// inverse-Hessian-vector products (Koh & Liang 2017), glassbox GBDTs BoostIn (or
+/// LeafInfluence).
 #[derive(Args, Debug)]
 pub struct InfluenceArgs {
-    /// Model: a glassbox GLM or gradient-boosted model.
+    /// Model: a glassbox GLM, GAM, NAM or gradient-boosted model.
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     /// The training data the model was fitted on, with its target column (and the GLM's
@@ -65,7 +87,8 @@ pub struct InfluenceArgs {
     /// flipped labels) first, as `rank,train_row,self_influence`.
     #[arg(long, value_name = "OUT2.csv")]
     pub self_influence: Option<PathBuf>,
-    /// Estimator: auto (exact for GLMs, BoostIn for GBDTs), boostin or leaf-influence.
+    /// Estimator: auto (exact for GLMs and GAMs, inverse-Hessian-vector products for NAMs, BoostIn
+    /// for GBDTs), or for GBDTs boostin or leaf-influence.
     #[arg(long, value_enum, default_value = "auto")]
     pub method: MethodArg,
     /// Influence on the loss (default) or on the raw prediction.
@@ -85,6 +108,16 @@ pub struct InfluenceArgs {
     pub seed: u64,
     #[command(flatten)]
     pub hyper: Box<super::train::HyperArgs>,
+    /// NAM only: inverse-Hessian-vector products by conjugate gradients or LiSSA [default: cg].
+    #[arg(long, value_enum)]
+    pub ihvp: Option<IhvpArg>,
+    /// NAM only: damping δ ≥ 0 added to the curvature's diagonal, making a net's curvature
+    /// positive definite [default: 0.01, Koh & Liang 2017].
+    #[arg(long, value_name = "D")]
+    pub damping: Option<f64>,
+    /// NAM only: curvature matrix, gauss-newton or hessian [default: gauss-newton].
+    #[arg(long, value_enum)]
+    pub curvature: Option<CurvatureArg>,
 }
 
 fn numeric_column(path: &Path, name: &str) -> Result<Array1<f64>, CliError> {
@@ -112,6 +145,15 @@ fn estimator(
     args: &InfluenceArgs,
     model: &AnyModel,
 ) -> Result<(Box<dyn Influence>, TargetSpec), CliError> {
+    let nam_flags = args.ihvp.is_some() || args.damping.is_some() || args.curvature.is_some();
+    if nam_flags && model.as_nam().is_none() {
+        return Err(UsageError(format!(
+            "--ihvp, --damping and --curvature apply to NAMs; {} is a {} model (leave them out)",
+            args.model.display(),
+            model.kind_name()
+        ))
+        .into());
+    }
     if let Some(glm) = model.as_glm() {
         if args.exact_top.is_some() {
             return Err(UsageError(
@@ -146,9 +188,65 @@ fn estimator(
         )?;
         return Ok((Box::new(est), target));
     }
+    if args.exact_top.is_some() && model.as_trees().is_none() {
+        return Err(UsageError(format!(
+            "--exact-top applies to gradient-boosted models; {} is a {} model, whose influence needs no retraining (leave it out)",
+            args.model.display(),
+            model.kind_name()
+        ))
+        .into());
+    }
+    if let Some(nam) = model.as_nam() {
+        if args.method != MethodArg::Auto {
+            return Err(UsageError(
+                "--method boostin / leaf-influence apply to gradient-boosted models; a NAM uses inverse-Hessian-vector products (choose them with --ihvp)".into(),
+            )
+            .into());
+        }
+        let target = nam.target().clone();
+        let ds = load_train(&args.train, model, &target)?;
+        let mut params = NamInfluenceParams::default();
+        if let Some(m) = args.ihvp {
+            params = params.ihvp(match m {
+                IhvpArg::Cg => Ihvp::Cg,
+                IhvpArg::Lissa => Ihvp::Lissa,
+            });
+        }
+        if let Some(c) = args.curvature {
+            params = params.curvature(match c {
+                CurvatureArg::GaussNewton => Curvature::GaussNewton,
+                CurvatureArg::Hessian => Curvature::Hessian,
+            });
+        }
+        if let Some(d) = args.damping {
+            params = params.damping(d);
+        }
+        let est = NamInfluence::new(nam, &ds, params).map_err(|e| match e {
+            glassbox::explain::ExplainError::InvalidParam { .. } => {
+                anyhow::Error::from(UsageError(format!("--damping: {e}")))
+            }
+            e => anyhow::Error::from(UsageError(format!("{}: {e}", args.train.display()))),
+        })?;
+        return Ok((Box::new(est), target));
+    }
+    if let Some(gam) = model.as_gam() {
+        if args.method != MethodArg::Auto {
+            return Err(UsageError(
+                "--method boostin / leaf-influence apply to gradient-boosted models; a GAM's influence is exact (leave --method out)".into(),
+            )
+            .into());
+        }
+        let target = gam.target().clone();
+        let ds = load_train(&args.train, model, &target)?;
+        let y = ds.y().expect("checked in load_train");
+        let est = GamInfluence::new(gam, ds.x().view(), y.view()).map_err(|e| {
+            anyhow::Error::from(UsageError(format!("{}: {e}", args.train.display())))
+        })?;
+        return Ok((Box::new(est), target));
+    }
     let Some(ens) = model.as_trees() else {
         return Err(UsageError(format!(
-            "influence supports GLMs and glassbox gradient-boosted models; {} is a {} model",
+            "influence supports GLMs, GAMs, NAMs and glassbox gradient-boosted models; {} is a {} model",
             args.model.display(),
             model.kind_name()
         ))

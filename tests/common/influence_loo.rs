@@ -124,3 +124,62 @@ pub fn gbdt_loo(
 pub fn spread(n: usize, m: usize) -> Vec<usize> {
     (0..m).map(|j| j * n / m).collect()
 }
+
+/// As [`glm_loo`] for a GAM: `params` should fix the smoothing parameters
+/// (`Smoothing::Fixed`), so that every refit uses the λ the influence function holds fixed.
+pub fn gam_loo(
+    params: &glassbox::model::gam::GamParams,
+    train: &Dataset,
+    test: &Dataset,
+    rows: &[usize],
+) -> Vec<Vec<f64>> {
+    let full = params.fit(train).expect("full fit");
+    let probability = full.link() != glassbox::model::Link::Identity;
+    let base = losses(&full, test, probability);
+    rows.iter()
+        .map(|&k| {
+            let m = params.fit(&without(train, k)).expect("LOO fit");
+            losses(&m, test, probability)
+                .iter()
+                .zip(&base)
+                .map(|(a, b)| a - b)
+                .collect()
+        })
+        .collect()
+}
+
+/// Koh & Liang's (2017) ground truth for a NAM: `out[j][r]` = loss of test row r after
+/// retraining without training row `rows[j]`, warm-started from `polished` (a model already
+/// refitted to its optimum on all of `train`, see `Nam::refit_warm`), minus the loss of
+/// the same refit with every row. Also returns the largest final gradient norm of the refits.
+pub fn nam_loo(
+    polished: &glassbox::model::nam::Nam,
+    train: &Dataset,
+    test: &Dataset,
+    rows: &[usize],
+    gtol: f64,
+    max_iter: usize,
+) -> (Vec<Vec<f64>>, f64) {
+    let probability = polished.task() == glassbox::model::nam::NamTask::Binary;
+    // The baseline is the same warm-started refit with every row, so whatever the optimiser
+    // still moves from `polished` cancels.
+    let (full, mut worst) = polished
+        .refit_warm(train, None, gtol, max_iter)
+        .expect("full refit");
+    let base = losses(&full, test, probability);
+    let out = rows
+        .iter()
+        .map(|&k| {
+            let (m, g) = polished
+                .refit_warm(train, Some(k), gtol, max_iter)
+                .expect("LOO refit");
+            worst = worst.max(g);
+            losses(&m, test, probability)
+                .iter()
+                .zip(&base)
+                .map(|(a, b)| a - b)
+                .collect()
+        })
+        .collect();
+    (out, worst)
+}

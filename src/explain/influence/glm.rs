@@ -48,7 +48,7 @@ pub struct GlmInfluence {
 }
 
 /// `∂ℓ/∂η` for one row: `−(y − μ) / (V(μ) g′(μ))`.
-fn dl_deta(family: Family, link: LinkFunction, y: f64, eta: f64) -> f64 {
+pub(super) fn dl_deta(family: Family, link: LinkFunction, y: f64, eta: f64) -> f64 {
     let mu = link.inverse(eta);
     -(y - mu) / (family.variance(mu) * link.deriv(mu))
 }
@@ -64,7 +64,7 @@ fn canonical(family: Family, link: LinkFunction) -> bool {
 }
 
 /// `∂²ℓ/∂η²` for one row.
-fn d2l_deta2(family: Family, link: LinkFunction, y: f64, eta: f64) -> f64 {
+pub(super) fn d2l_deta2(family: Family, link: LinkFunction, y: f64, eta: f64) -> f64 {
     if canonical(family, link) {
         let mu = link.inverse(eta);
         let d = link.deriv(mu);

@@ -22,6 +22,11 @@
 //!   by Cholesky (faer); each training row then costs O(p). It differentiates the objective
 //!   glassbox really minimises — including, for penalised fits, the dependence of the glmnet
 //!   standardisation and of `Σ w` on the removed row — so it predicts the refit glassbox would do.
+//! - [`GamInfluence`] (`gam.rs`): the same exact formula for GAMs, on the spline model matrix
+//!   with the penalty `S_λ` added to the Hessian; the smoothing parameters are held fixed.
+//! - [`NamInfluence`] (`nam.rs`): Koh & Liang (2017) for NAMs, inverse-Hessian-vector products
+//!   by conjugate gradients or LiSSA with damping; an ensemble's influence is the mean of its
+//!   members'.
 //! - [`BoostIn`] (`boostin.rs`): Brophy, Hammoudeh & Lowd (JMLR 2023), TracIn adapted to
 //!   gradient-boosted trees, for glassbox-trained GBDTs, replayed from the model and its training
 //!   data (`replay.rs`). O(n·T) to prepare, O(Σ leaf sizes) per explained row.
@@ -33,15 +38,22 @@
 //!   few rows an estimator ranks highest — the only way to see split choices that flip when a
 //!   row is removed, which both estimators hold fixed.
 //!
-//! # Where GAMs and NAMs plug in
+//! # How GAMs and NAMs plug in
 //! The GLM path is split in two: a model-specific part computes, per training row, the *removal
 //! gradient* `w_k ∂∇F/∂w_k` and the row's own loss gradient, and the generic
 //! [`ParametricInfluence`] combines them with an [`InverseHessian`]. A GAM is a penalised GLM on a
-//! spline basis: it supplies its basis matrix as the design and its penalty matrix `S` added to
-//! the Hessian (`H = XᵀWX + S`) and reuses [`CholeskyInverse`] unchanged — the same exact formula.
-//! A NAM cannot form its Hessian: it implements [`InverseHessian`] with Hessian-vector products
-//! and [`ConjugateGradient`] (damping exposed; Koh & Liang 2017 use CG or LiSSA), and the rest of
-//! [`ParametricInfluence`] applies as is. Anything else implements [`Influence`] directly.
+//! spline basis: the model rebuilds the system it solved ([`crate::model::gam::PenalisedSystem`]:
+//! model matrix, θ̂ and `S_λ`), `H = XᵀWX + S_λ` goes to [`CholeskyInverse`] unchanged, and the
+//! smoothing parameters are held fixed. A NAM cannot form its Hessian: [`NamInfluence`] applies
+//! [`ConjugateGradient`] or [`Lissa`] to curvature-vector products of each member's objective
+//! (Gauss–Newton by default; the finite-difference Hessian is unusable at the kinks of ReLU/ExU
+//! units, see `nam.rs`), with damping, and recomputes the rows' gradients per explained row.
+//! Anything else implements [`Influence`] directly.
+//!
+//! # Ground truth
+//! Tests compare with leave-one-out refits: exact refits for GLMs, refits with the smoothing
+//! parameters fixed for GAMs, and Koh & Liang's warm-started retraining for NAMs (from-scratch
+//! retraining of a net moves it by more than any one row does).
 //!
 //! # Why here, in `explain`
 //! Influence consumes a fitted model and its training data and produces a table, like every other
@@ -54,17 +66,23 @@
 
 mod boostin;
 mod exact;
+mod gam;
 mod glm;
 mod leaf_influence;
+mod nam;
 mod parametric;
 mod replay;
 mod table;
 
 pub use boostin::BoostIn;
 pub use exact::{gbdt_exact_loo, refine_top, top_by_magnitude, ExactTop};
+pub use gam::GamInfluence;
 pub use glm::GlmInfluence;
 pub use leaf_influence::LeafInfluence;
-pub use parametric::{CholeskyInverse, ConjugateGradient, InverseHessian, ParametricInfluence};
+pub use nam::{Curvature, Ihvp, NamInfluence, NamInfluenceParams};
+pub use parametric::{
+    CholeskyInverse, ConjugateGradient, InverseHessian, Lissa, ParametricInfluence,
+};
 pub use table::{influence_table, InfluenceRow, InfluenceTable, SelfInfluence};
 
 use ndarray::ArrayView1;
@@ -130,6 +148,8 @@ mod autotraits {
     #[test]
     fn public_types_are_send_sync() {
         send_sync::<super::GlmInfluence>();
+        send_sync::<super::GamInfluence>();
+        send_sync::<super::NamInfluence>();
         send_sync::<super::BoostIn>();
         send_sync::<super::LeafInfluence>();
         send_sync::<super::InfluenceTable>();

@@ -64,4 +64,12 @@ pub enum GamError {
         /// Family.
         family: &'static str,
     },
+    /// The data given as the training data are not those the model was fitted on.
+    #[error("term '{term}': {problem}; pass the exact training data the GAM was fitted on")]
+    NotTrainingData {
+        /// The term whose reconstruction failed.
+        term: String,
+        /// What differs.
+        problem: String,
+    },
 }

@@ -38,7 +38,11 @@ const NULL_RIDGE: f64 = 1e-3;
 /// Weight of the asymmetric monotonicity penalty, relative to the block's scale.
 const MONO_KAPPA: f64 = 1e7;
 
+mod system;
+pub use system::PenalisedSystem;
+
 /// A term in the θ parametrisation.
+#[derive(Clone, Debug)]
 enum Spec {
     Smooth {
         feature: usize,
@@ -454,105 +458,7 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
         }
     }
     let xtx = x.t().dot(&x);
-    let block_norm = |st: usize, len: usize| -> f64 {
-        let b = xtx.slice(ndarray::s![st..st + len, st..st + len]);
-        b.iter().map(|v| v * v).sum::<f64>().sqrt()
-    };
-    // Penalties and monotone constraints.
-    let mut pens = Vec::new();
-    let mut monos = Vec::new();
-    for (t, (s, &st)) in specs.iter().zip(&starts).enumerate() {
-        let len = s.width();
-        let raw: Vec<(Vec<f64>, usize)> = match s {
-            Spec::Smooth { basis, z, .. } => {
-                let k = basis.k;
-                let wiggly = sandwich(&difference_penalty(k, 2), z, k, k - 1);
-                let null = null_space_penalty(&wiggly, k - 1);
-                let rank = k - 1 - null.1;
-                vec![(wiggly, rank), null]
-            }
-            Spec::Factor { levels, .. } => vec![(identity(levels - 1), levels - 1)],
-            Spec::Linear { .. } => vec![(identity(1), 1)],
-            Spec::Tensor { bases, z, .. } => {
-                let (k1, k2) = (bases[0].k, bases[1].k);
-                let s1 = sandwich(&difference_penalty(k1, 2), &z[0], k1, k1 - 1);
-                let s2 = sandwich(&difference_penalty(k2, 2), &z[1], k2, k2 - 1);
-                vec![
-                    (
-                        kron(&s1, k1 - 1, &identity(k2 - 1), k2 - 1),
-                        (k1 - 2) * (k2 - 1),
-                    ),
-                    (
-                        kron(&identity(k1 - 1), k1 - 1, &s2, k2 - 1),
-                        (k1 - 1) * (k2 - 2),
-                    ),
-                ]
-            }
-        };
-        let bn = block_norm(st, len);
-        let first_of_term = pens.len();
-        for (sm, rank) in raw {
-            if rank == 0 {
-                continue;
-            }
-            let fnorm = frobenius(&sm);
-            let norm = if fnorm > 0.0 && bn > 0.0 {
-                bn / fnorm
-            } else {
-                1.0
-            };
-            pens.push(Pen {
-                term: t,
-                start: st,
-                len,
-                s: sm.iter().map(|v| v * norm).collect(),
-                norm,
-                rank,
-                null: !matches!(s, Spec::Tensor { .. })
-                    && (pens.len() > first_of_term || !matches!(s, Spec::Smooth { .. })),
-            });
-        }
-        if let Spec::Smooth {
-            basis, z, monotone, ..
-        } = s
-        {
-            if *monotone != 0 {
-                let k = basis.k;
-                let d1 = difference_matrix(k, 1);
-                let w = k - 1;
-                let mut dz = vec![0.0; (k - 1) * w];
-                for r in 0..k - 1 {
-                    for c in 0..k {
-                        let d = d1[r * k + c];
-                        if d != 0.0 {
-                            for j in 0..w {
-                                dz[r * w + j] += d * z[c * w + j];
-                            }
-                        }
-                    }
-                }
-                let dtd = {
-                    let mut m = vec![0.0; w * w];
-                    for r in 0..k - 1 {
-                        for i in 0..w {
-                            for j in 0..w {
-                                m[i * w + j] += dz[r * w + i] * dz[r * w + j];
-                            }
-                        }
-                    }
-                    m
-                };
-                let fnorm = frobenius(&dtd);
-                monos.push(Mono {
-                    start: st,
-                    len,
-                    dz,
-                    sign: f64::from(*monotone),
-                    kappa: MONO_KAPPA * if fnorm > 0.0 { bn / fnorm } else { 1.0 },
-                });
-            }
-        }
-    }
+    let (pens, monos) = penalties(&specs, &starts, &xtx);
     let auto = params.smoothing == Smoothing::Auto;
     let mut lambda: Vec<f64> = pens
         .iter()
@@ -745,6 +651,112 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
         t.mean = m;
     }
     Ok(gam)
+}
+
+/// The smoothing penalties (each scaled to the Frobenius norm of its block of `xtx` = XᵀX), the
+/// fixed null-space ridges, and the monotone constraints of the terms `specs` whose θ blocks
+/// start at `starts`.
+fn penalties(specs: &[Spec], starts: &[usize], xtx: &Array2<f64>) -> (Vec<Pen>, Vec<Mono>) {
+    let block_norm = |st: usize, len: usize| -> f64 {
+        let b = xtx.slice(ndarray::s![st..st + len, st..st + len]);
+        b.iter().map(|v| v * v).sum::<f64>().sqrt()
+    };
+    // Penalties and monotone constraints.
+    let mut pens = Vec::new();
+    let mut monos = Vec::new();
+    for (t, (s, &st)) in specs.iter().zip(starts).enumerate() {
+        let len = s.width();
+        let raw: Vec<(Vec<f64>, usize)> = match s {
+            Spec::Smooth { basis, z, .. } => {
+                let k = basis.k;
+                let wiggly = sandwich(&difference_penalty(k, 2), z, k, k - 1);
+                let null = null_space_penalty(&wiggly, k - 1);
+                let rank = k - 1 - null.1;
+                vec![(wiggly, rank), null]
+            }
+            Spec::Factor { levels, .. } => vec![(identity(levels - 1), levels - 1)],
+            Spec::Linear { .. } => vec![(identity(1), 1)],
+            Spec::Tensor { bases, z, .. } => {
+                let (k1, k2) = (bases[0].k, bases[1].k);
+                let s1 = sandwich(&difference_penalty(k1, 2), &z[0], k1, k1 - 1);
+                let s2 = sandwich(&difference_penalty(k2, 2), &z[1], k2, k2 - 1);
+                vec![
+                    (
+                        kron(&s1, k1 - 1, &identity(k2 - 1), k2 - 1),
+                        (k1 - 2) * (k2 - 1),
+                    ),
+                    (
+                        kron(&identity(k1 - 1), k1 - 1, &s2, k2 - 1),
+                        (k1 - 1) * (k2 - 2),
+                    ),
+                ]
+            }
+        };
+        let bn = block_norm(st, len);
+        let first_of_term = pens.len();
+        for (sm, rank) in raw {
+            if rank == 0 {
+                continue;
+            }
+            let fnorm = frobenius(&sm);
+            let norm = if fnorm > 0.0 && bn > 0.0 {
+                bn / fnorm
+            } else {
+                1.0
+            };
+            pens.push(Pen {
+                term: t,
+                start: st,
+                len,
+                s: sm.iter().map(|v| v * norm).collect(),
+                norm,
+                rank,
+                null: !matches!(s, Spec::Tensor { .. })
+                    && (pens.len() > first_of_term || !matches!(s, Spec::Smooth { .. })),
+            });
+        }
+        if let Spec::Smooth {
+            basis, z, monotone, ..
+        } = s
+        {
+            if *monotone != 0 {
+                let k = basis.k;
+                let d1 = difference_matrix(k, 1);
+                let w = k - 1;
+                let mut dz = vec![0.0; (k - 1) * w];
+                for r in 0..k - 1 {
+                    for c in 0..k {
+                        let d = d1[r * k + c];
+                        if d != 0.0 {
+                            for j in 0..w {
+                                dz[r * w + j] += d * z[c * w + j];
+                            }
+                        }
+                    }
+                }
+                let dtd = {
+                    let mut m = vec![0.0; w * w];
+                    for r in 0..k - 1 {
+                        for i in 0..w {
+                            for j in 0..w {
+                                m[i * w + j] += dz[r * w + i] * dz[r * w + j];
+                            }
+                        }
+                    }
+                    m
+                };
+                let fnorm = frobenius(&dtd);
+                monos.push(Mono {
+                    start: st,
+                    len,
+                    dz,
+                    sign: f64::from(*monotone),
+                    kappa: MONO_KAPPA * if fnorm > 0.0 { bn / fnorm } else { 1.0 },
+                });
+            }
+        }
+    }
+    (pens, monos)
 }
 
 /// Errors when the unpenalised part (intercept, each smooth's linear trend, dummies) is rank

@@ -48,6 +48,7 @@ mod shape;
 
 pub use basis::BSpline;
 pub use error::GamError;
+pub use fit::PenalisedSystem;
 pub use shape::ShapeCurve;
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};

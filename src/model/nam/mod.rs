@@ -59,10 +59,12 @@
 
 pub mod layers;
 mod params;
+mod refit;
 pub mod train;
 
 pub use layers::{Activation, FeatureNet};
 pub use params::{NamParams, NamValidParams};
+pub use refit::{MemberObjective, NamObjective};
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
@@ -184,6 +186,10 @@ pub struct Nam {
     y_scale: f64,
     members: Vec<Member>,
     report: NamReport,
+    /// The penalties and data split of training, for influence functions and warm-started
+    /// refits (absent in model files written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    objective: Option<NamObjective>,
 }
 
 /// A feature's ensemble shape function on a grid: the mean of the members' centred terms and
@@ -264,6 +270,18 @@ impl Nam {
     /// The training summary.
     pub fn report(&self) -> &NamReport {
         &self.report
+    }
+
+    /// Raw score = `offset + scale · (member average)`: (0, 1) for binary; the target's training
+    /// mean and standard deviation for regression.
+    pub fn target_scale(&self) -> (f64, f64) {
+        (self.y_offset, self.y_scale)
+    }
+
+    /// The training objective's penalties and split (`None` for models saved before it was
+    /// recorded).
+    pub fn objective(&self) -> Option<&NamObjective> {
+        self.objective.as_ref()
     }
 
     /// The mean raw score over the training rows: the base value of additive explanations.

@@ -30,6 +30,7 @@ use crate::model::{sigmoid, ModelError, Result};
 const EVAL_CHUNK: usize = 1024;
 
 /// One feature's training column.
+#[derive(Clone)]
 pub(crate) enum Col {
     /// Standardised values; `NaN` = missing.
     Numeric(Vec<f64>),
@@ -38,6 +39,7 @@ pub(crate) enum Col {
 }
 
 /// The training data in the form the loop uses.
+#[derive(Clone)]
 pub(crate) struct Data {
     pub(crate) cols: Vec<Col>,
     pub(crate) y: Vec<f64>,
@@ -66,11 +68,11 @@ pub(crate) struct Workspace {
     /// Per feature: term value and feature-dropout factor of each batch row.
     f: Vec<Vec<f64>>,
     mask: Vec<Vec<f64>>,
-    logit: Vec<f64>,
+    pub(crate) logit: Vec<f64>,
 }
 
 impl Workspace {
-    fn sized(m: usize) -> Self {
+    pub(crate) fn sized(m: usize) -> Self {
         Workspace {
             caches: (0..m).map(|_| Cache::default()).collect(),
             idx: vec![Vec::new(); m],
@@ -86,7 +88,7 @@ impl Workspace {
 
 /// Pointwise loss and its derivative in the raw score.
 #[inline]
-fn loss(task: NamTask, z: f64, y: f64) -> (f64, f64) {
+pub(crate) fn loss(task: NamTask, z: f64, y: f64) -> (f64, f64) {
     match task {
         // log(1 + e^z) − y·z, stably: max(z, 0) − y·z + log1p(e^−|z|).
         NamTask::Binary => (
@@ -102,7 +104,7 @@ fn loss(task: NamTask, z: f64, y: f64) -> (f64, f64) {
 
 /// Forward pass of `member` over the batch `rows`: fills `ws.f`, `ws.mask`, `ws.logit`. With
 /// `rng`, hidden-unit and feature dropout are drawn (training); without, none (evaluation).
-fn forward_batch<R: Rng>(
+pub(crate) fn forward_batch<R: Rng>(
     member: &Member,
     data: &Data,
     rows: &[usize],
@@ -169,7 +171,7 @@ fn forward_batch<R: Rng>(
 
 /// Every parameter slice of a member in a fixed order: the bias, then per term the net's
 /// slices and the learned values.
-fn member_slices_mut(m: &mut Member) -> Vec<&mut [f64]> {
+pub(crate) fn member_slices_mut(m: &mut Member) -> Vec<&mut [f64]> {
     let mut v: Vec<&mut [f64]> = vec![std::slice::from_mut(&mut m.bias)];
     for t in &mut m.terms {
         if let Some(net) = &mut t.net {
@@ -372,16 +374,25 @@ pub(crate) fn init_member<R: Rng>(
     Member { bias, terms }
 }
 
-/// Trains member `k` (its own random stream, validation split, initialisation).
-fn train_member(p: &NamValidParams, data: &Data, k: usize) -> Result<(Member, MemberReport)> {
-    let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+/// Member `k`'s random stream after drawing its split, its validation rows and its training rows.
+pub(crate) fn member_split(
+    seed: u64,
+    k: usize,
+    n: usize,
+    validation_fraction: f64,
+) -> (ChaCha8Rng, Vec<usize>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(k as u64);
-    let n = data.y.len();
     let mut perm: Vec<usize> = (0..n).collect();
     perm.shuffle(&mut rng);
-    let n_val = (n as f64 * p.validation_fraction).round() as usize;
+    let n_val = (n as f64 * validation_fraction).round() as usize;
     let (val, train) = perm.split_at(n_val);
-    let (val, mut train) = (val.to_vec(), train.to_vec());
+    (rng, val.to_vec(), train.to_vec())
+}
+
+/// Trains member `k` (its own random stream, validation split, initialisation).
+fn train_member(p: &NamValidParams, data: &Data, k: usize) -> Result<(Member, MemberReport)> {
+    let (mut rng, val, mut train) = member_split(p.seed, k, data.y.len(), p.validation_fraction);
     let mut member = init_member(data, &p.hidden, &train, &mut rng);
     let mut grad = zeros_like(&member);
     let mut adam = Adam {
@@ -608,6 +619,12 @@ pub(crate) fn fit(p: &NamValidParams, ds: &Dataset) -> Result<Nam> {
             },
             members: reports,
         },
+        objective: Some(super::NamObjective {
+            weight_decay: p.weight_decay,
+            output_penalty: p.output_penalty,
+            seed: p.seed,
+            validation_fraction: p.validation_fraction,
+        }),
     };
     // Validation losses in target units (squared error scales with y_scale²; ½ undone).
     if data.task == NamTask::Regression {
@@ -636,7 +653,7 @@ pub(crate) fn fit(p: &NamValidParams, ds: &Dataset) -> Result<Nam> {
 }
 
 /// Per member and feature, the mean term output over the rows of `ds` (uncentred).
-fn term_means(nam: &Nam, ds: &Dataset) -> Vec<Vec<f64>> {
+pub(super) fn term_means(nam: &Nam, ds: &Dataset) -> Vec<Vec<f64>> {
     let x = ds.x();
     let n = x.nrows();
     let m = x.ncols();

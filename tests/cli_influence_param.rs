@@ -1,0 +1,324 @@
+//! `glassbox influence` on GAMs and NAMs end to end: agreement with the library, the NAM options
+//! (`--ihvp`, `--damping`, `--curvature`), and their misuse exiting 2 with one line.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use glassbox::data::{Dataset, UnseenPolicy};
+use glassbox::explain::influence::{
+    GamInfluence, Ihvp, Influence, InfluenceTarget, NamInfluence, NamInfluenceParams,
+};
+use glassbox::model::AnyModel;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_glassbox"))
+}
+
+fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// The first `n` data lines of german_credit (plus header), optionally without some columns.
+fn german_head(dir: &Path, name: &str, skip: usize, n: usize, drop: &[&str]) -> PathBuf {
+    let text = std::fs::read_to_string(repo("data/german_credit.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&j| !drop.contains(&header[j]))
+        .collect();
+    let pick = |l: &str| {
+        let f: Vec<&str> = l.split(',').collect();
+        keep.iter().map(|&j| f[j]).collect::<Vec<_>>().join(",")
+    };
+    let mut out = pick(&header.join(","));
+    out.push('\n');
+    for l in lines.skip(skip).take(n) {
+        out.push_str(&pick(l));
+        out.push('\n');
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn train(dir: &Path, data: &Path, extra: &[&str]) -> PathBuf {
+    let model = dir.join("model.json");
+    let mut args = vec![
+        "-q",
+        "train",
+        "--data",
+        s(data),
+        "--target",
+        "bad_credit",
+        "--out",
+        s(&model),
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    model
+}
+
+fn read(path: &Path) -> Vec<Vec<f64>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect()
+}
+
+fn load(path: &Path, m: &AnyModel) -> Dataset {
+    let target = m.target().unwrap().clone();
+    Dataset::load_with_schema(
+        path,
+        m.as_model().schema(),
+        Some(&target),
+        UnseenPolicy::Error,
+    )
+    .unwrap()
+}
+
+/// The CLI's table holds, per explained row, the library's top-k and bottom-k training rows.
+fn check_table(table: &[Vec<f64>], lib: &[Vec<f64>], k: usize) {
+    let n = lib[0].len();
+    for (r, inf) in lib.iter().enumerate() {
+        let mut sorted: Vec<usize> = (0..n).collect();
+        sorted.sort_by(|&a, &b| inf[b].total_cmp(&inf[a]).then(a.cmp(&b)));
+        let want: Vec<usize> = sorted[..k]
+            .iter()
+            .chain(&sorted[n - k..])
+            .copied()
+            .collect();
+        let got = &table[r * 2 * k..(r + 1) * 2 * k];
+        for (line, &t) in got.iter().zip(&want) {
+            assert_eq!(line[0] as usize, r);
+            assert_eq!(line[1] as usize, t);
+            assert_eq!(line[2], inf[t], "row {r} train row {t}");
+        }
+    }
+}
+
+#[test]
+fn gam_influence_csv_matches_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let train_csv = german_head(dir.path(), "train.csv", 0, 200, &[]);
+    let rows_csv = german_head(dir.path(), "rows.csv", 200, 2, &[]);
+    let model = train(
+        dir.path(),
+        &train_csv,
+        &["--model", "gam", "--n-splines", "6"],
+    );
+    let out_csv = dir.path().join("inf.csv");
+    let self_csv = dir.path().join("self.csv");
+    let out = run(&[
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--top",
+        "3",
+        "--out",
+        s(&out_csv),
+        "--self-influence",
+        s(&self_csv),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = AnyModel::load(&model).unwrap();
+    let (tr, rows) = (load(&train_csv, &m), load(&rows_csv, &m));
+    let est =
+        GamInfluence::new(m.as_gam().unwrap(), tr.x().view(), tr.y().unwrap().view()).unwrap();
+    let lib: Vec<Vec<f64>> = (0..2)
+        .map(|r| {
+            est.influence(
+                rows.x().row(r),
+                Some(rows.y().unwrap()[r]),
+                InfluenceTarget::Loss,
+            )
+            .unwrap()
+        })
+        .collect();
+    check_table(&read(&out_csv), &lib, 3);
+    let si = read(&self_csv);
+    let lib_si = est.self_influence().unwrap();
+    assert_eq!(si.len(), 200);
+    for line in &si {
+        assert_eq!(line[2], lib_si[line[1] as usize]);
+    }
+
+    // Other training rows than the model's: exit 2, one line naming the file.
+    let other = german_head(dir.path(), "other.csv", 300, 200, &[]);
+    let no = dir.path().join("no.csv");
+    let out = run(&[
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&other),
+        "--data",
+        s(&rows_csv),
+        "--out",
+        s(&no),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("other.csv") && err.contains("training"),
+        "{err}"
+    );
+    assert!(!no.exists());
+
+    // NAM options on a GAM: a usage error.
+    let out = run(&[
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--damping",
+        "0.1",
+        "--out",
+        s(&no),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--ihvp, --damping and --curvature apply to NAMs"));
+}
+
+#[test]
+fn nam_influence_csv_matches_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let drop = [
+        "purpose",
+        "savings_status",
+        "employment",
+        "personal_status",
+        "other_parties",
+        "property_magnitude",
+        "other_payment_plans",
+        "housing",
+        "job",
+        "own_telephone",
+        "foreign_worker",
+        "credit_history",
+    ];
+    let train_csv = german_head(dir.path(), "train.csv", 0, 120, &drop);
+    let rows_csv = german_head(dir.path(), "rows.csv", 120, 2, &drop);
+    let model = train(
+        dir.path(),
+        &train_csv,
+        &[
+            "--model",
+            "nam",
+            "--members",
+            "2",
+            "--epochs",
+            "5",
+            "--hidden",
+            "6,3",
+            "--seed",
+            "4",
+        ],
+    );
+    let out_csv = dir.path().join("inf.csv");
+    let out = run(&[
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--top",
+        "2",
+        "--ihvp",
+        "lissa",
+        "--damping",
+        "0.1",
+        "--out",
+        s(&out_csv),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = AnyModel::load(&model).unwrap();
+    let (tr, rows) = (load(&train_csv, &m), load(&rows_csv, &m));
+    let est = NamInfluence::new(
+        m.as_nam().unwrap(),
+        &tr,
+        NamInfluenceParams::default().ihvp(Ihvp::Lissa).damping(0.1),
+    )
+    .unwrap();
+    let lib: Vec<Vec<f64>> = (0..2)
+        .map(|r| {
+            est.influence(
+                rows.x().row(r),
+                Some(rows.y().unwrap()[r]),
+                InfluenceTarget::Loss,
+            )
+            .unwrap()
+        })
+        .collect();
+    check_table(&read(&out_csv), &lib, 2);
+
+    let no = dir.path().join("no.csv");
+    let bad = |extra: &[&str]| {
+        let mut args = vec![
+            "-q",
+            "influence",
+            "--model",
+            s(&model),
+            "--train",
+            s(&train_csv),
+            "--data",
+            s(&rows_csv),
+            "--out",
+            s(&no),
+        ];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert!(!no.exists());
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = bad(&["--damping=-1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("damping") && err.contains("≥ 0"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (code, err) = bad(&["--method", "boostin"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--ihvp"), "{err}");
+    // Self-influence of a NAM is refused, not approximated silently.
+    let (code, err) = bad(&["--self-influence", s(&dir.path().join("si.csv"))]);
+    assert_ne!(code, Some(0));
+    assert!(err.contains("self-influence of a NAM"), "{err}");
+}
