@@ -215,7 +215,7 @@ def machine(binary):
 
 
 def fmt(v, kind):
-    if v is None:
+    if v is None or v != v:  # None or NaN: not timed / not compared
         return "–"
     if kind == "s":
         return f"{v:.3f}"
