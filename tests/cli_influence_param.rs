@@ -207,6 +207,29 @@ fn gam_influence_csv_matches_the_library() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("--ihvp, --damping and --curvature apply to NAMs"));
+
+    // Exact leave-one-out retraining is for GBDTs: a usage error on a GAM, not silently ignored.
+    let out = run(&[
+        "-q",
+        "influence",
+        "--model",
+        s(&model),
+        "--train",
+        s(&train_csv),
+        "--data",
+        s(&rows_csv),
+        "--exact-top",
+        "3",
+        "--out",
+        s(&no),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--exact-top applies to gradient-boosted models") && err.contains("GAM"),
+        "{err}"
+    );
+    assert!(!no.exists());
 }
 
 #[test]
