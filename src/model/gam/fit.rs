@@ -37,6 +37,9 @@ const LAMBDA_MAX: f64 = 1e8;
 const NULL_RIDGE: f64 = 1e-3;
 /// Weight of the asymmetric monotonicity penalty, relative to the block's scale.
 const MONO_KAPPA: f64 = 1e7;
+/// Relative size below which the Fellner–Schall numerator tr(S_λ⁻Sⱼ) − tr(V Sⱼ) is taken as zero
+/// (rounding noise of two nearly equal traces; see the update in [`solve`]).
+const NUM_NOISE: f64 = 1e-6;
 
 /// A term in the θ parametrisation.
 enum Spec {
@@ -578,6 +581,11 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
             iterations: sol.iterations,
         });
     }
+    if family == Family::Binomial {
+        if let Some(w) = separation(&x, y.view(), &sol.theta) {
+            warnings.push(w);
+        }
+    }
     for imp in design.imputations().iter().filter(|i| i.count > 0) {
         warnings.push(GamWarning::Imputed {
             feature: imp.feature.clone(),
@@ -745,6 +753,27 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
         t.mean = m;
     }
     Ok(gam)
+}
+
+/// Complete separation: every positive training row has a higher fitted linear predictor than
+/// every negative one. The unpenalised likelihood then has no maximum; the fit is finite only
+/// because of the [`NULL_RIDGE`] on each term's unpenalised part, which the report must say.
+/// (Quasi-complete separation leaves rows on both sides of a tie and is not flagged: the fit is
+/// finite there and the probabilities of the overlapping rows are meaningful.)
+fn separation(x: &Array2<f64>, y: ArrayView1<f64>, theta: &[f64]) -> Option<GamWarning> {
+    let th = ArrayView1::from(theta);
+    let (mut lo_pos, mut hi_neg) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (row, &v) in x.axis_iter(Axis(0)).zip(y) {
+        let eta = row.dot(&th);
+        if v > 0.5 {
+            lo_pos = lo_pos.min(eta);
+        } else {
+            hi_neg = hi_neg.max(eta);
+        }
+    }
+    (lo_pos.is_finite() && hi_neg.is_finite() && lo_pos > hi_neg).then(|| GamWarning::Separation {
+        gap: lo_pos - hi_neg,
+    })
 }
 
 /// Errors when the unpenalised part (intercept, each smooth's linear trend, dummies) is rank
@@ -1000,8 +1029,17 @@ fn solve(
                         quad += theta[pn.start + i] * s * theta[pn.start + j];
                     }
                 }
-                let num = (trs[q] - tr_vs).max(0.0);
-                let new = if quad > 0.0 {
+                // tr(S_λ⁻Sⱼ) − tr(V Sⱼ) is a difference of two numbers ≈ rank/λ; when the term
+                // is penalised flat (edf of its penalised part ≈ 0, typical of a smooth that REML
+                // makes linear) the difference is rounding noise and may even come out negative.
+                // A noise-level numerator means "the penalised part is unused": the optimum is
+                // the upper bound, so λ only grows. Reading the noise literally made λ jump
+                // 1000× down and back up every step and the fit never converged (issue 5,
+                // breast_cancer_wisconsin).
+                let num = trs[q] - tr_vs;
+                let new = if num <= NUM_NOISE * trs[q] {
+                    lambda[q] * 1e3
+                } else if quad > 0.0 {
                     (phi * num / quad * lambda[q]).clamp(lambda[q] * 1e-3, lambda[q] * 1e3)
                 } else {
                     lambda[q] * 1e3
@@ -1084,7 +1122,16 @@ fn solve(
                 });
             }
             halvings += 1;
-            if halvings > 40 {
+            // At convergence the proposal differs from θ_old by rounding only and its objective
+            // is not lower: halving further cannot help, so keep θ_old rather than spending 40
+            // more deviance evaluations on noise.
+            let size = theta_old.iter().map(|v| v.abs()).fold(1.0, f64::max);
+            let step = theta
+                .iter()
+                .zip(&theta_old)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            if halvings > 40 || step <= 1e-10 * size {
                 theta = theta_old.clone();
                 break (eta.clone(), mu.clone(), dev_old);
             }

@@ -296,6 +296,14 @@ pub enum GamWarning {
         /// The fill.
         fill: String,
     },
+    /// Binomial: the fitted linear predictor separates the training classes completely (every
+    /// positive row above every negative one), so the maximum-likelihood fit does not exist and
+    /// the coefficients are held finite only by the small fixed ridge on each term's unpenalised
+    /// part.
+    Separation {
+        /// Smallest positive-row linear predictor minus the largest negative-row one (> 0).
+        gap: f64,
+    },
     /// A monotone constraint holds only up to this violation of the coefficient differences.
     MonotoneViolation {
         /// Feature.
@@ -313,6 +321,7 @@ impl std::fmt::Display for GamWarning {
             GamWarning::ReducedBasis { feature, distinct, k } => write!(f, "feature '{feature}' has {distinct} distinct values: basis reduced to {k} functions"),
             GamWarning::BasisForRows { rows, k } => write!(f, "{rows} rows: {k} basis functions per numeric feature instead of {DEFAULT_SPLINES}, so the model has at most half as many coefficients as rows (set --n-splines to choose)"),
             GamWarning::Imputed { feature, count, fill } => write!(f, "feature '{feature}': {count} missing training values filled with {fill}"),
+            GamWarning::Separation { gap } => write!(f, "the training classes are perfectly separated (every positive row's linear predictor exceeds every negative row's by at least {gap:.3}): the maximum-likelihood fit does not exist, the coefficients are kept finite only by a small ridge, so the shape functions' size is arbitrary though the ranking is usable; remove the separating feature or smooth more (--lam)"),
             GamWarning::MonotoneViolation { feature, max_violation } => write!(f, "feature '{feature}': monotone constraint violated by up to {max_violation:.3e} between adjacent coefficients"),
         }
     }
