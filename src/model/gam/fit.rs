@@ -735,6 +735,7 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
             converged: sol.converged,
             smoothing: if auto { "reml" } else { "fixed" }.into(),
             warnings,
+            screened: Vec::new(),
         },
     };
     // Training means of each term (smooths: zero up to rounding by construction).
@@ -882,15 +883,34 @@ fn pinv_traces(pens: &[Pen], lambda: &[f64]) -> Vec<f64> {
             let m = Mat::<f64>::from_fn(len, len, |a, b| {
                 (j..e).map(|q| lambda[q] * pens[q].s[a * len + b]).sum()
             });
+            // The null space of Σ λ S is that of Σ S whatever the (positive) λ, so its dimension
+            // comes from the unweighted sum; the pseudo-inverse then drops exactly that many of
+            // the smallest eigenvalues. A threshold relative to the largest eigenvalue instead
+            // dropped genuine directions once the λ of a tensor term's two penalties were 10¹⁰
+            // apart, which made their updates noise and the fit never converged.
+            let plain = Mat::<f64>::from_fn(len, len, |a, b| {
+                (j..e).map(|q| pens[q].s[a * len + b]).sum()
+            });
+            let null_dim = plain
+                .self_adjoint_eigen(Side::Lower)
+                .map(|evd| {
+                    let ev: Vec<f64> = (0..len).map(|i| evd.S()[i]).collect();
+                    let top = ev.iter().copied().fold(0.0, f64::max);
+                    ev.iter().filter(|&&l| l <= top * 1e-9).count()
+                })
+                .unwrap_or(0);
             if let Ok(evd) = m.self_adjoint_eigen(Side::Lower) {
                 let u = evd.U();
                 let s = evd.S();
                 let ev: Vec<f64> = (0..len).map(|i| s[i]).collect();
-                let top = ev.iter().copied().fold(0.0, f64::max);
+                let mut order: Vec<usize> = (0..len).collect();
+                order.sort_by(|&a, &b| ev[a].total_cmp(&ev[b]));
+                let mut keep = vec![true; len];
+                order.iter().take(null_dim).for_each(|&i| keep[i] = false);
                 for q in j..e {
                     let mut tr = 0.0;
                     for (i, &l) in ev.iter().enumerate() {
-                        if l > top * 1e-10 {
+                        if keep[i] && l > 0.0 {
                             let mut quad = 0.0;
                             for a in 0..len {
                                 let ua = u[(a, i)];

@@ -44,10 +44,12 @@
 pub mod basis;
 mod error;
 mod fit;
+mod screen;
 mod shape;
 
 pub use basis::BSpline;
 pub use error::GamError;
+pub use screen::{rank_pairs, PairGain, SCREEN_BINS};
 pub use shape::ShapeCurve;
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
@@ -83,6 +85,7 @@ pub struct GamParams {
     smoothing: Smoothing,
     monotone: Vec<(String, i8)>,
     interactions: Vec<(String, String)>,
+    screen: usize,
     max_iter: usize,
 }
 
@@ -97,6 +100,7 @@ impl GamParams {
             smoothing: Smoothing::Auto,
             monotone: Vec::new(),
             interactions: Vec::new(),
+            screen: 0,
             max_iter: 200,
         }
     }
@@ -135,6 +139,17 @@ impl GamParams {
     /// Tensor-product interaction terms for these pairs of numeric features.
     pub fn interactions(mut self, pairs: Vec<(String, String)>) -> Self {
         self.interactions = pairs;
+        self
+    }
+
+    /// Adds tensor-product terms for the `k` pairs of numeric features that interaction screening
+    /// ranks highest (default 0: none), besides those named by [`GamParams::interactions`]. The
+    /// main-effects model (with the named pairs) is fitted first; every other pair of numeric
+    /// features with ≥ 4 distinct values is ranked by the FAST gain on its working residuals
+    /// ([`rank_pairs`]); the top `k` with a positive gain are added and the model refitted. The
+    /// chosen pairs and their gains are in [`GamReport::screened`].
+    pub fn screen_interactions(mut self, k: usize) -> Self {
+        self.screen = k;
         self
     }
 
@@ -202,7 +217,39 @@ impl GamParams {
     /// Non-convergence is not an error: it is a warning in the [`GamReport`].
     pub fn fit(&self, ds: &Dataset) -> Result<Gam, GamError> {
         let link = self.check()?;
-        fit::fit(self, link, ds)
+        if self.screen == 0 {
+            return fit::fit(self, link, ds);
+        }
+        let main = fit::fit(self, link, ds)?;
+        let named: Vec<[usize; 2]> = main
+            .terms
+            .iter()
+            .filter_map(|t| match &t.kind {
+                TermKind::Tensor { features, .. } => Some(*features),
+                _ => None,
+            })
+            .collect();
+        let chosen: Vec<PairGain> = screen::screen(&main, ds, &named)
+            .into_iter()
+            .filter(|p| p.gain > 0.0)
+            .take(self.screen)
+            .collect();
+        let names = |p: &PairGain| {
+            let f = ds.schema().features();
+            (f[p.features[0]].name.clone(), f[p.features[1]].name.clone())
+        };
+        let mut full = self.clone();
+        full.screen = 0;
+        full.interactions.extend(chosen.iter().map(names));
+        let mut gam = fit::fit(&full, link, ds)?;
+        gam.report.screened = chosen
+            .iter()
+            .map(|p| {
+                let (a, b) = names(p);
+                ScreenedPair { a, b, gain: p.gain }
+            })
+            .collect();
+        Ok(gam)
     }
 }
 
@@ -352,6 +399,20 @@ pub struct GamReport {
     pub smoothing: String,
     /// Warnings.
     pub warnings: Vec<GamWarning>,
+    /// Pairs added by interaction screening, best first (empty when screening was off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub screened: Vec<ScreenedPair>,
+}
+
+/// A pair that interaction screening added as a tensor-product term.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScreenedPair {
+    /// First feature.
+    pub a: String,
+    /// Second feature.
+    pub b: String,
+    /// FAST gain on the main-effects fit's working residuals ([`rank_pairs`]).
+    pub gain: f64,
 }
 
 /// A fitted GAM: predicts, explains exactly, and draws its shape functions.
