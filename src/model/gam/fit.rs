@@ -581,6 +581,11 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
             iterations: sol.iterations,
         });
     }
+    if sol.damped > 0 {
+        warnings.push(GamWarning::DampedSmoothing {
+            halvings: sol.damped,
+        });
+    }
     if family == Family::Binomial {
         if let Some(w) = separation(&x, y.view(), &sol.theta) {
             warnings.push(w);
@@ -826,6 +831,8 @@ struct Solution {
     deviance: f64,
     scale: f64,
     iterations: usize,
+    /// How often the λ updates were halved because they reversed direction.
+    damped: usize,
     converged: bool,
 }
 
@@ -955,6 +962,14 @@ fn solve(
     let mut dev_old = f64::INFINITY;
     let mut converged = false;
     let mut iterations = 0;
+    // Damping of the λ updates between IRLS steps (1 = none): the performance iteration can
+    // cycle when terms are nearly aliased (many tensor terms), λ and the weights chasing each
+    // other. Each reversal of the update direction halves the step in log λ, so a cycle shrinks
+    // geometrically; the fit report says when that happened.
+    let mut damp = 1.0f64;
+    let mut damped = 0usize;
+    let mut prev_delta = vec![0.0; pens.len()];
+    let mut applied = f64::INFINITY;
     // Gaussian with identity link: the working model is the model, so λ is iterated to its
     // optimum at once. Otherwise one λ update per IRLS step, after the first step (the working
     // model at the starting values says little about the smoothness).
@@ -1009,6 +1024,7 @@ fn solve(
         }
         let theta_old = theta.clone();
         let had_old = have_theta;
+        let lam_start = lambda.to_vec();
         let mut lam_change: f64;
         let mut first_change = 0.0;
         for inner in 0..inner_max {
@@ -1077,6 +1093,25 @@ fn solve(
             if lam_change < 1e-4 {
                 break;
             }
+        }
+        if auto && !gaussian {
+            let delta: Vec<f64> = lambda
+                .iter()
+                .zip(&lam_start)
+                .map(|(a, b)| a.ln() - b.ln())
+                .collect();
+            let big = delta.iter().map(|d| d.abs()).fold(0.0, f64::max) > 1e-2;
+            let dot: f64 = delta.iter().zip(&prev_delta).map(|(a, b)| a * b).sum();
+            if big && dot < 0.0 && it > 3 {
+                damp *= 0.5;
+                damped += 1;
+            }
+            applied = 0.0;
+            for (q, l) in lambda.iter_mut().enumerate() {
+                *l = (lam_start[q].ln() + damp * delta[q]).exp();
+                applied = applied.max((damp * delta[q]).abs());
+            }
+            prev_delta = delta;
         }
         if auto {
             // θ for the final λ of this step.
@@ -1163,7 +1198,8 @@ fn solve(
         mu = new_mu;
         let dev_stable = (dev - dev_old).abs() <= 1e-8 * (dev.abs() + 0.1);
         dev_old = dev;
-        if dev_stable && first_change < 1e-3 && !mono_changed && it > 1 {
+        let lam_stable = first_change < 1e-3 || (damp < 1.0 && applied < 1e-3);
+        if dev_stable && lam_stable && !mono_changed && it > 1 {
             converged = true;
             break;
         }
@@ -1208,6 +1244,7 @@ fn solve(
         deviance: deviance_final,
         scale,
         iterations,
+        damped,
         converged,
     })
 }

@@ -229,11 +229,36 @@ impl GamParams {
                 _ => None,
             })
             .collect();
-        let chosen: Vec<PairGain> = screen::screen(&main, ds, &named)
+        // Coefficient budget: as for the default basis size, at most half as many coefficients
+        // as rows, so screening never turns a fitting model into one with too few rows.
+        let mut used = 1 + main
+            .terms
+            .iter()
+            .map(|t| match &t.kind {
+                TermKind::Smooth { basis, .. } => basis.k - 1,
+                TermKind::Linear { .. } => 1,
+                TermKind::Factor { .. } => t.coef.len().saturating_sub(1),
+                TermKind::Tensor { bases, .. } => (bases[0].k - 1) * (bases[1].k - 1),
+            })
+            .sum::<usize>();
+        let budget = ds.n_rows() / 2;
+        let mut chosen: Vec<PairGain> = Vec::new();
+        for p in screen::screen(&main, ds, &named)
             .into_iter()
             .filter(|p| p.gain > 0.0)
             .take(self.screen)
-            .collect();
+        {
+            let width: usize = p
+                .features
+                .iter()
+                .map(|&f| screen::distinct_values(ds, &main, f).min(self.tensor_splines) - 1)
+                .product();
+            if used + width > budget {
+                break;
+            }
+            used += width;
+            chosen.push(p);
+        }
         let names = |p: &PairGain| {
             let f = ds.schema().features();
             (f[p.features[0]].name.clone(), f[p.features[1]].name.clone())
@@ -242,6 +267,12 @@ impl GamParams {
         full.screen = 0;
         full.interactions.extend(chosen.iter().map(names));
         let mut gam = fit::fit(&full, link, ds)?;
+        if chosen.len() < self.screen {
+            gam.report.warnings.push(GamWarning::ScreeningCapped {
+                asked: self.screen,
+                added: chosen.len(),
+            });
+        }
         gam.report.screened = chosen
             .iter()
             .map(|p| {
@@ -351,6 +382,21 @@ pub enum GamWarning {
         /// Smallest positive-row linear predictor minus the largest negative-row one (> 0).
         gap: f64,
     },
+    /// The smoothing-parameter updates cycled between IRLS steps and were damped (each reversal
+    /// halved the step in log λ), so λ is the centre of the cycle rather than an exact REML
+    /// fixed point.
+    DampedSmoothing {
+        /// Number of halvings.
+        halvings: usize,
+    },
+    /// Interaction screening added fewer pairs than asked: no more pairs improved the fit, or more
+    /// would have made the model have more than half as many coefficients as rows.
+    ScreeningCapped {
+        /// Pairs asked for.
+        asked: usize,
+        /// Pairs added.
+        added: usize,
+    },
     /// A monotone constraint holds only up to this violation of the coefficient differences.
     MonotoneViolation {
         /// Feature.
@@ -369,6 +415,8 @@ impl std::fmt::Display for GamWarning {
             GamWarning::BasisForRows { rows, k } => write!(f, "{rows} rows: {k} basis functions per numeric feature instead of {DEFAULT_SPLINES}, so the model has at most half as many coefficients as rows (set --n-splines to choose)"),
             GamWarning::Imputed { feature, count, fill } => write!(f, "feature '{feature}': {count} missing training values filled with {fill}"),
             GamWarning::Separation { gap } => write!(f, "the training classes are perfectly separated (every positive row's linear predictor exceeds every negative row's by at least {gap:.3}): the maximum-likelihood fit does not exist, the coefficients are kept finite only by a small ridge, so the shape functions' size is arbitrary though the ranking is usable; remove the separating feature or smooth more (--lam)"),
+            GamWarning::DampedSmoothing { halvings } => write!(f, "the smoothing-parameter updates cycled (terms nearly aliased, e.g. many interactions) and were damped {halvings} times: λ is the centre of the cycle, not an exact REML optimum; fewer interaction terms avoid this"),
+            GamWarning::ScreeningCapped { asked, added } => write!(f, "interaction screening added {added} of the {asked} pairs asked for: more would leave fewer than two rows per coefficient, or no other pair improves the fit"),
             GamWarning::MonotoneViolation { feature, max_violation } => write!(f, "feature '{feature}': monotone constraint violated by up to {max_violation:.3e} between adjacent coefficients"),
         }
     }

@@ -161,6 +161,20 @@ fn pair_gain(
     best
 }
 
+/// Distinct training values of feature `f` (missing values filled as the model fills them).
+pub(crate) fn distinct_values(ds: &Dataset, gam: &Gam, f: usize) -> usize {
+    let fill = gam.imputations()[f].fill;
+    let mut v: Vec<f64> = ds
+        .x()
+        .column(f)
+        .iter()
+        .map(|&x| if x.is_nan() { fill } else { x })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v.len()
+}
+
 /// Screens the pairs of a fitted main-effects GAM: the FAST ranking of every pair of numeric
 /// features with at least 4 distinct training values (fewer cannot carry a tensor smooth) on the
 /// fit's working residuals, best first, without the pairs in `exclude` (already in the model).
