@@ -44,6 +44,7 @@
 pub mod basis;
 mod error;
 mod fit;
+mod irls;
 mod screen;
 mod shape;
 
