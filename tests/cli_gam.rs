@@ -45,7 +45,7 @@ fn train_predict_explain_summary_and_shape_plots() {
         "--monotone",
         "duration:+1",
         "--interactions",
-        "duration:credit_amount",
+        "duration:credit_amount,auto:1",
         "--out",
         &d("gam.json"),
     ]);
@@ -93,6 +93,10 @@ fn train_predict_explain_summary_and_shape_plots() {
     );
     assert!(text.contains("duration:credit_amount"), "{text}");
     assert!(text.contains("smooth+"), "{text}");
+    // Screening adds one pair besides the named one and says which.
+    let tensors = text.lines().filter(|l| l.contains(" tensor ")).count();
+    assert_eq!(tensors, 2, "{text}");
+    assert!(text.contains("interaction screening added "), "{text}");
     let out = run(&[
         "plot",
         "shape",
@@ -119,11 +123,12 @@ fn train_predict_explain_summary_and_shape_plots() {
 fn gam_flag_errors_are_usage_errors() {
     let data = repo("data/german_credit.csv");
     let data = data.to_str().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["--model", "gbdt", "--n-splines", "8"], "glassbox: error: GAM flags (--n-splines, --lam, --monotone, ...) need --model gam\n"),
         (&["--model", "gam", "--l1", "0.1"], "glassbox: error: --l1 applies to --model glm only; a GAM's smooths are penalised by --lam\n"),
         (&["--model", "gam", "--lam", "much"], "glassbox: error: --lam 'much': expected `auto` or a number ≥ 0\n"),
         (&["--model", "gam", "--monotone", "duration:up"], "glassbox: error: --monotone 'duration:up': the direction is +1 (increasing) or -1 (decreasing)\n"),
+        (&["--model", "gam", "--interactions", "auto:0"], "glassbox: error: --interactions 'auto:0': K in auto:K is the number of screened pairs to add, a whole number ≥ 1\n"),
         (&["--model", "gam", "--interactions", "duration:purpose"], "glassbox: error: --interactions: feature 'purpose' is categorical; only numeric features can be monotone or part of an interaction\n"),
     ];
     for (extra, want) in cases {

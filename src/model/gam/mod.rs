@@ -44,11 +44,14 @@
 pub mod basis;
 mod error;
 mod fit;
+mod irls;
+mod screen;
 mod shape;
 
 pub use basis::BSpline;
 pub use error::GamError;
 pub use fit::PenalisedSystem;
+pub use screen::{rank_pairs, PairGain, SCREEN_BINS};
 pub use shape::ShapeCurve;
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
@@ -84,6 +87,7 @@ pub struct GamParams {
     smoothing: Smoothing,
     monotone: Vec<(String, i8)>,
     interactions: Vec<(String, String)>,
+    screen: usize,
     max_iter: usize,
 }
 
@@ -98,6 +102,7 @@ impl GamParams {
             smoothing: Smoothing::Auto,
             monotone: Vec::new(),
             interactions: Vec::new(),
+            screen: 0,
             max_iter: 200,
         }
     }
@@ -136,6 +141,17 @@ impl GamParams {
     /// Tensor-product interaction terms for these pairs of numeric features.
     pub fn interactions(mut self, pairs: Vec<(String, String)>) -> Self {
         self.interactions = pairs;
+        self
+    }
+
+    /// Adds tensor-product terms for the `k` pairs of numeric features that interaction screening
+    /// ranks highest (default 0: none), besides those named by [`GamParams::interactions`]. The
+    /// main-effects model (with the named pairs) is fitted first; every other pair of numeric
+    /// features with ≥ 4 distinct values is ranked by the FAST gain on its working residuals
+    /// ([`rank_pairs`]); the top `k` with a positive gain are added and the model refitted. The
+    /// chosen pairs and their gains are in [`GamReport::screened`].
+    pub fn screen_interactions(mut self, k: usize) -> Self {
+        self.screen = k;
         self
     }
 
@@ -203,7 +219,70 @@ impl GamParams {
     /// Non-convergence is not an error: it is a warning in the [`GamReport`].
     pub fn fit(&self, ds: &Dataset) -> Result<Gam, GamError> {
         let link = self.check()?;
-        fit::fit(self, link, ds)
+        if self.screen == 0 {
+            return fit::fit(self, link, ds);
+        }
+        let main = fit::fit(self, link, ds)?;
+        let named: Vec<[usize; 2]> = main
+            .terms
+            .iter()
+            .filter_map(|t| match &t.kind {
+                TermKind::Tensor { features, .. } => Some(*features),
+                _ => None,
+            })
+            .collect();
+        // Coefficient budget: as for the default basis size, at most half as many coefficients
+        // as rows, so screening never turns a fitting model into one with too few rows.
+        let mut used = 1 + main
+            .terms
+            .iter()
+            .map(|t| match &t.kind {
+                TermKind::Smooth { basis, .. } => basis.k - 1,
+                TermKind::Linear { .. } => 1,
+                TermKind::Factor { .. } => t.coef.len().saturating_sub(1),
+                TermKind::Tensor { bases, .. } => (bases[0].k - 1) * (bases[1].k - 1),
+            })
+            .sum::<usize>();
+        let budget = ds.n_rows() / 2;
+        let mut chosen: Vec<PairGain> = Vec::new();
+        for p in screen::screen(&main, ds, &named)
+            .into_iter()
+            .filter(|p| p.gain > 0.0)
+            .take(self.screen)
+        {
+            let width: usize = p
+                .features
+                .iter()
+                .map(|&f| screen::distinct_values(ds, &main, f).min(self.tensor_splines) - 1)
+                .product();
+            if used + width > budget {
+                break;
+            }
+            used += width;
+            chosen.push(p);
+        }
+        let names = |p: &PairGain| {
+            let f = ds.schema().features();
+            (f[p.features[0]].name.clone(), f[p.features[1]].name.clone())
+        };
+        let mut full = self.clone();
+        full.screen = 0;
+        full.interactions.extend(chosen.iter().map(names));
+        let mut gam = fit::fit(&full, link, ds)?;
+        if chosen.len() < self.screen {
+            gam.report.warnings.push(GamWarning::ScreeningCapped {
+                asked: self.screen,
+                added: chosen.len(),
+            });
+        }
+        gam.report.screened = chosen
+            .iter()
+            .map(|p| {
+                let (a, b) = names(p);
+                ScreenedPair { a, b, gain: p.gain }
+            })
+            .collect();
+        Ok(gam)
     }
 }
 
@@ -297,6 +376,29 @@ pub enum GamWarning {
         /// The fill.
         fill: String,
     },
+    /// Binomial: the fitted linear predictor separates the training classes completely (every
+    /// positive row above every negative one), so the maximum-likelihood fit does not exist and
+    /// the coefficients are held finite only by the small fixed ridge on each term's unpenalised
+    /// part.
+    Separation {
+        /// Smallest positive-row linear predictor minus the largest negative-row one (> 0).
+        gap: f64,
+    },
+    /// The smoothing-parameter updates cycled between IRLS steps and were damped (each reversal
+    /// halved the step in log λ), so λ is the centre of the cycle rather than an exact REML
+    /// fixed point.
+    DampedSmoothing {
+        /// Number of halvings.
+        halvings: usize,
+    },
+    /// Interaction screening added fewer pairs than asked: no more pairs improved the fit, or more
+    /// would have made the model have more than half as many coefficients as rows.
+    ScreeningCapped {
+        /// Pairs asked for.
+        asked: usize,
+        /// Pairs added.
+        added: usize,
+    },
     /// A monotone constraint holds only up to this violation of the coefficient differences.
     MonotoneViolation {
         /// Feature.
@@ -314,6 +416,9 @@ impl std::fmt::Display for GamWarning {
             GamWarning::ReducedBasis { feature, distinct, k } => write!(f, "feature '{feature}' has {distinct} distinct values: basis reduced to {k} functions"),
             GamWarning::BasisForRows { rows, k } => write!(f, "{rows} rows: {k} basis functions per numeric feature instead of {DEFAULT_SPLINES}, so the model has at most half as many coefficients as rows (set --n-splines to choose)"),
             GamWarning::Imputed { feature, count, fill } => write!(f, "feature '{feature}': {count} missing training values filled with {fill}"),
+            GamWarning::Separation { gap } => write!(f, "the training classes are perfectly separated (every positive row's linear predictor exceeds every negative row's by at least {gap:.3}): the maximum-likelihood fit does not exist, the coefficients are kept finite only by a small ridge, so the shape functions' size is arbitrary though the ranking is usable; remove the separating feature or smooth more (--lam)"),
+            GamWarning::DampedSmoothing { halvings } => write!(f, "the smoothing-parameter updates cycled (terms nearly aliased, e.g. many interactions) and were damped {halvings} times: λ is the centre of the cycle, not an exact REML optimum; fewer interaction terms avoid this"),
+            GamWarning::ScreeningCapped { asked, added } => write!(f, "interaction screening added {added} of the {asked} pairs asked for: more would leave fewer than two rows per coefficient, or no other pair improves the fit"),
             GamWarning::MonotoneViolation { feature, max_violation } => write!(f, "feature '{feature}': monotone constraint violated by up to {max_violation:.3e} between adjacent coefficients"),
         }
     }
@@ -344,6 +449,20 @@ pub struct GamReport {
     pub smoothing: String,
     /// Warnings.
     pub warnings: Vec<GamWarning>,
+    /// Pairs added by interaction screening, best first (empty when screening was off).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub screened: Vec<ScreenedPair>,
+}
+
+/// A pair that interaction screening added as a tensor-product term.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScreenedPair {
+    /// First feature.
+    pub a: String,
+    /// Second feature.
+    pub b: String,
+    /// FAST gain on the main-effects fit's working residuals ([`rank_pairs`]).
+    pub gain: f64,
 }
 
 /// A fitted GAM: predicts, explains exactly, and draws its shape functions.
