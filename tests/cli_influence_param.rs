@@ -166,70 +166,36 @@ fn gam_influence_csv_matches_the_library() {
         assert_eq!(line[2], lib_si[line[1] as usize]);
     }
 
-    // Other training rows than the model's: exit 2, one line naming the file.
-    let other = german_head(dir.path(), "other.csv", 300, 200, &[]);
+    // Each misuse exits 2 with one line containing `needles`, and writes nothing.
     let no = dir.path().join("no.csv");
-    let out = run(&[
-        "-q",
-        "influence",
-        "--model",
-        s(&model),
-        "--train",
-        s(&other),
-        "--data",
-        s(&rows_csv),
-        "--out",
-        s(&no),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("other.csv") && err.contains("training"),
-        "{err}"
+    let refused = |train: &Path, extra: &[&str], needles: &[&str]| {
+        let mut args = vec!["-q", "influence", "--model", s(&model), "--train", s(train)];
+        args.extend(["--data", s(&rows_csv), "--out", s(&no)]);
+        args.extend(extra);
+        let out = run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        for n in needles {
+            assert!(err.contains(n), "{n:?} not in: {err}");
+        }
+        assert!(!no.exists());
+    };
+    // Other training rows than the model's: the message names the file.
+    let other = german_head(dir.path(), "other.csv", 300, 200, &[]);
+    refused(&other, &[], &["other.csv", "training"]);
+    // NAM options on a GAM.
+    refused(
+        &train_csv,
+        &["--damping", "0.1"],
+        &["--ihvp, --damping and --curvature apply to NAMs"],
     );
-    assert!(!no.exists());
-
-    // NAM options on a GAM: a usage error.
-    let out = run(&[
-        "-q",
-        "influence",
-        "--model",
-        s(&model),
-        "--train",
-        s(&train_csv),
-        "--data",
-        s(&rows_csv),
-        "--damping",
-        "0.1",
-        "--out",
-        s(&no),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("--ihvp, --damping and --curvature apply to NAMs"));
-
-    // Exact leave-one-out retraining is for GBDTs: a usage error on a GAM, not silently ignored.
-    let out = run(&[
-        "-q",
-        "influence",
-        "--model",
-        s(&model),
-        "--train",
-        s(&train_csv),
-        "--data",
-        s(&rows_csv),
-        "--exact-top",
-        "3",
-        "--out",
-        s(&no),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("--exact-top applies to gradient-boosted models") && err.contains("GAM"),
-        "{err}"
+    // Exact leave-one-out retraining is for GBDTs: refused on a GAM, not silently ignored.
+    refused(
+        &train_csv,
+        &["--exact-top", "3"],
+        &["--exact-top applies to gradient-boosted models", "GAM"],
     );
-    assert!(!no.exists());
 }
 
 #[test]
