@@ -2,8 +2,12 @@
 //! `--self-influence`, and bad input exiting 2 with one line that names the file/column and
 //! leaves no output behind.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[path = "common/influence_cli.rs"]
+mod influence_cli;
+
+use std::path::Path;
+
+use influence_cli::{german_head, read, repo, run, s, train};
 
 use glassbox::data::{Dataset, UnseenPolicy};
 use glassbox::explain::influence::{
@@ -11,76 +15,6 @@ use glassbox::explain::influence::{
 };
 use glassbox::model::gbdt::GbdtParams;
 use glassbox::model::{AnyModel, Model};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_glassbox"))
-}
-
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-/// The first `n` data lines of german_credit (plus header), optionally without some columns.
-fn german_head(dir: &Path, name: &str, skip: usize, n: usize, drop: &[&str]) -> PathBuf {
-    let text = std::fs::read_to_string(repo("data/german_credit.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let keep: Vec<usize> = (0..header.len())
-        .filter(|&j| !drop.contains(&header[j]))
-        .collect();
-    let pick = |l: &str| {
-        let f: Vec<&str> = l.split(',').collect();
-        keep.iter().map(|&j| f[j]).collect::<Vec<_>>().join(",")
-    };
-    let mut out = pick(&header.join(","));
-    out.push('\n');
-    for l in lines.skip(skip).take(n) {
-        out.push_str(&pick(l));
-        out.push('\n');
-    }
-    let path = dir.join(name);
-    std::fs::write(&path, out).unwrap();
-    path
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn train(dir: &Path, data: &Path, extra: &[&str]) -> PathBuf {
-    let model = dir.join("model.json");
-    let mut args = vec![
-        "-q",
-        "train",
-        "--data",
-        s(data),
-        "--target",
-        "bad_credit",
-        "--out",
-        s(&model),
-    ];
-    args.extend_from_slice(extra);
-    let out = run(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    model
-}
-
-fn read(path: &Path) -> Vec<Vec<f64>> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
-        .collect()
-}
 
 #[test]
 fn glm_influence_csv_matches_the_library() {
