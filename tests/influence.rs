@@ -7,7 +7,9 @@
 #[path = "common/influence_loo.rs"]
 mod loo;
 
-use glassbox::data::{Dataset, SchemaOptions};
+use loo::{actual, german, german_small, predicted, split};
+
+use glassbox::data::Dataset;
 use glassbox::explain::influence::{
     gbdt_exact_loo, refine_top, top_by_magnitude, BoostIn, GlmInfluence, Influence,
     InfluenceTarget, LeafInfluence, SelfInfluence,
@@ -20,69 +22,6 @@ use ndarray::Array1;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-fn german(ignore: &[&str]) -> Dataset {
-    let opts = SchemaOptions {
-        ignore: ignore.iter().map(|s| s.to_string()).collect(),
-        ..SchemaOptions::default()
-    };
-    Dataset::load_training(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/data/german_credit.csv"),
-        "bad_credit",
-        &opts,
-    )
-    .unwrap()
-}
-
-/// A dozen design columns: the numeric features and two categorical ones.
-fn german_small() -> Dataset {
-    german(&[
-        "purpose",
-        "savings_status",
-        "employment",
-        "personal_status",
-        "other_parties",
-        "property_magnitude",
-        "other_payment_plans",
-        "housing",
-        "job",
-        "own_telephone",
-        "foreign_worker",
-    ])
-}
-
-fn split(ds: &Dataset, n_train: usize, n_test: usize) -> (Dataset, Dataset) {
-    let train = ds.select_rows(&(0..n_train).collect::<Vec<_>>());
-    let test = ds.select_rows(&(n_train..n_train + n_test).collect::<Vec<_>>());
-    (train, test)
-}
-
-/// Predicted influence of training rows `rows` on the summed loss of the test rows, and on the
-/// first test row alone.
-fn predicted(est: &dyn Influence, test: &Dataset, rows: &[usize]) -> (Vec<f64>, Vec<f64>) {
-    let y = test.y().unwrap();
-    let mut total = vec![0.0; rows.len()];
-    let mut first = vec![0.0; rows.len()];
-    for r in 0..test.n_rows() {
-        let inf = est
-            .influence(test.x().row(r), Some(y[r]), InfluenceTarget::Loss)
-            .unwrap();
-        for (j, &k) in rows.iter().enumerate() {
-            total[j] += inf[k];
-            if r == 0 {
-                first[j] = inf[k];
-            }
-        }
-    }
-    (total, first)
-}
-
-fn actual(changes: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
-    (
-        changes.iter().map(|c| c.iter().sum()).collect(),
-        changes.iter().map(|c| c[0]).collect(),
-    )
-}
 
 #[test]
 fn glm_logistic_l2_matches_leave_one_out() {

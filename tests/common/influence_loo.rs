@@ -7,7 +7,8 @@
 
 #![allow(dead_code)]
 
-use glassbox::data::Dataset;
+use glassbox::data::{Dataset, SchemaOptions};
+use glassbox::explain::influence::{Influence, InfluenceTarget};
 use glassbox::model::gbdt::GbdtParams;
 use glassbox::model::glm::GlmParams;
 use glassbox::model::Model;
@@ -182,4 +183,67 @@ pub fn nam_loo(
         })
         .collect();
     (out, worst)
+}
+
+pub fn german(ignore: &[&str]) -> Dataset {
+    let opts = SchemaOptions {
+        ignore: ignore.iter().map(|s| s.to_string()).collect(),
+        ..SchemaOptions::default()
+    };
+    Dataset::load_training(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/german_credit.csv"),
+        "bad_credit",
+        &opts,
+    )
+    .unwrap()
+}
+
+/// A dozen design columns: the numeric features and two categorical ones.
+pub fn german_small() -> Dataset {
+    german(&[
+        "purpose",
+        "savings_status",
+        "employment",
+        "personal_status",
+        "other_parties",
+        "property_magnitude",
+        "other_payment_plans",
+        "housing",
+        "job",
+        "own_telephone",
+        "foreign_worker",
+    ])
+}
+
+pub fn split(ds: &Dataset, n_train: usize, n_test: usize) -> (Dataset, Dataset) {
+    let train = ds.select_rows(&(0..n_train).collect::<Vec<_>>());
+    let test = ds.select_rows(&(n_train..n_train + n_test).collect::<Vec<_>>());
+    (train, test)
+}
+
+/// Predicted influence of training rows `rows` on the summed loss of the test rows, and on the
+/// first test row alone.
+pub fn predicted(est: &dyn Influence, test: &Dataset, rows: &[usize]) -> (Vec<f64>, Vec<f64>) {
+    let y = test.y().unwrap();
+    let mut total = vec![0.0; rows.len()];
+    let mut first = vec![0.0; rows.len()];
+    for r in 0..test.n_rows() {
+        let inf = est
+            .influence(test.x().row(r), Some(y[r]), InfluenceTarget::Loss)
+            .unwrap();
+        for (j, &k) in rows.iter().enumerate() {
+            total[j] += inf[k];
+            if r == 0 {
+                first[j] = inf[k];
+            }
+        }
+    }
+    (total, first)
+}
+
+pub fn actual(changes: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+    (
+        changes.iter().map(|c| c.iter().sum()).collect(),
+        changes.iter().map(|c| c[0]).collect(),
+    )
 }
