@@ -270,30 +270,20 @@ fn col_name(s: &Series) -> String {
 /// The distinct non-missing values of a column as strings, sorted (numerically for numbers).
 fn sorted_levels(path: &Path, s: &Series) -> Result<Vec<String>> {
     match s.dtype() {
-        DataType::String => {
-            let mut set: Vec<String> = s
-                .str()
+        DataType::String => Ok(sorted_distinct(
+            s.str()
                 .map_err(|e| parse_err(path, e))?
                 .into_iter()
                 .flatten()
-                .map(|v| v.to_string())
-                .collect();
-            set.sort();
-            set.dedup();
-            Ok(set)
-        }
-        DataType::Boolean => {
-            let mut set: Vec<String> = s
-                .bool()
+                .map(str::to_string),
+        )),
+        DataType::Boolean => Ok(sorted_distinct(
+            s.bool()
                 .map_err(|e| parse_err(path, e))?
                 .into_iter()
                 .flatten()
-                .map(|v| v.to_string())
-                .collect();
-            set.sort();
-            set.dedup();
-            Ok(set)
-        }
+                .map(|v| v.to_string()),
+        )),
         _ => {
             let values = numeric_values(path, s)?;
             let mut nums: Vec<f64> = values.into_iter().filter(|v| !v.is_nan()).collect();
@@ -302,6 +292,14 @@ fn sorted_levels(path: &Path, s: &Series) -> Result<Vec<String>> {
             Ok(nums.into_iter().map(super::schema::format_number).collect())
         }
     }
+}
+
+/// The distinct values of `values`, sorted as strings.
+fn sorted_distinct(values: impl Iterator<Item = String>) -> Vec<String> {
+    let mut set: Vec<String> = values.collect();
+    set.sort();
+    set.dedup();
+    set
 }
 
 fn parse_err(path: &Path, e: PolarsError) -> DataError {
