@@ -23,7 +23,7 @@ use ndarray::{ArrayView1, ArrayView2, Axis};
 
 use super::glm::{d2l_deta2, dl_deta};
 use super::parametric::{CholeskyInverse, ParametricInfluence};
-use super::{need_label, Influence, InfluenceTarget};
+use super::{need_label, InfluenceTarget};
 use crate::explain::{ExplainError, Result};
 use crate::model::gam::{Gam, PenalisedSystem};
 
@@ -126,26 +126,4 @@ impl GamInfluence {
     }
 }
 
-impl Influence for GamInfluence {
-    fn n_train(&self) -> usize {
-        self.core.n_train()
-    }
-
-    fn method(&self) -> &'static str {
-        "gam-exact"
-    }
-
-    fn influence(
-        &self,
-        x: ArrayView1<f64>,
-        y: Option<f64>,
-        target: InfluenceTarget,
-    ) -> Result<Vec<f64>> {
-        let g = self.gradient(x, y, target)?;
-        self.core.influence_of_gradient(&g)
-    }
-
-    fn self_influence(&self) -> Result<Vec<f64>> {
-        self.core.self_influence()
-    }
-}
+gradient_influence!(GamInfluence, "gam-exact");

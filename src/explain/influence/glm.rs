@@ -34,7 +34,7 @@
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 
 use super::parametric::{CholeskyInverse, ParametricInfluence};
-use super::{need_label, Influence, InfluenceTarget};
+use super::{need_label, InfluenceTarget};
 use crate::explain::{ExplainError, Result};
 use crate::model::glm::{Family, Glm, LinkFunction};
 
@@ -258,26 +258,4 @@ impl GlmInfluence {
     }
 }
 
-impl Influence for GlmInfluence {
-    fn n_train(&self) -> usize {
-        self.core.n_train()
-    }
-
-    fn method(&self) -> &'static str {
-        "glm-exact"
-    }
-
-    fn influence(
-        &self,
-        x: ArrayView1<f64>,
-        y: Option<f64>,
-        target: InfluenceTarget,
-    ) -> Result<Vec<f64>> {
-        let g = self.gradient(x, y, target)?;
-        self.core.influence_of_gradient(&g)
-    }
-
-    fn self_influence(&self) -> Result<Vec<f64>> {
-        self.core.self_influence()
-    }
-}
+gradient_influence!(GlmInfluence, "glm-exact");

@@ -64,6 +64,37 @@
 //!
 //! [`Explanation`]: crate::explain::Explanation
 
+/// Implements [`Influence`] for an exact parametric estimator: a type with a `core:`
+/// [`parametric::ParametricInfluence`] field and a `gradient(x, y, target)` method giving the
+/// gradient of the measured quantity in the model's parameters (GLM, GAM).
+macro_rules! gradient_influence {
+    ($ty:ty, $method:literal) => {
+        impl super::Influence for $ty {
+            fn n_train(&self) -> usize {
+                self.core.n_train()
+            }
+
+            fn method(&self) -> &'static str {
+                $method
+            }
+
+            fn influence(
+                &self,
+                x: ndarray::ArrayView1<f64>,
+                y: Option<f64>,
+                target: super::InfluenceTarget,
+            ) -> crate::explain::Result<Vec<f64>> {
+                let g = self.gradient(x, y, target)?;
+                self.core.influence_of_gradient(&g)
+            }
+
+            fn self_influence(&self) -> crate::explain::Result<Vec<f64>> {
+                self.core.self_influence()
+            }
+        }
+    };
+}
+
 mod boostin;
 mod exact;
 mod gam;
