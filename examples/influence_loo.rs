@@ -32,30 +32,6 @@ fn german() -> Dataset {
     .unwrap()
 }
 
-fn summed(est: &dyn Influence, test: &Dataset, rows: &[usize]) -> Vec<f64> {
-    let y = test.y().unwrap();
-    let mut total = vec![0.0; rows.len()];
-    for r in 0..test.n_rows() {
-        let inf = est
-            .influence(test.x().row(r), Some(y[r]), InfluenceTarget::Loss)
-            .unwrap();
-        for (j, &k) in rows.iter().enumerate() {
-            total[j] += inf[k];
-        }
-    }
-    total
-}
-
-fn report(name: &str, pred: &[f64], changes: &[Vec<f64>]) {
-    let actual: Vec<f64> = changes.iter().map(|c| c.iter().sum()).collect();
-    println!(
-        "{name}: {} LOO retrains, test-set loss: Pearson {:.4}, Spearman {:.4}",
-        changes.len(),
-        loo::pearson(pred, &actual),
-        loo::spearman(pred, &actual)
-    );
-}
-
 fn loo_glm() {
     let ds = german();
     let train = ds.select_rows(&(0..800).collect::<Vec<_>>());
@@ -71,9 +47,9 @@ fn loo_glm() {
     )
     .unwrap();
     let rows = loo::spread(800, 200);
-    let pred = summed(&est, &test, &rows);
+    let pred = loo::predicted(&est, &test, &rows).0;
     let changes = loo::glm_loo(&params, &train, &test, &rows);
-    report(
+    loo::print_agreement(
         "GLM logistic L2 (german_credit, 800 train / 200 test, 49 design columns)",
         &pred,
         &changes,
@@ -139,7 +115,7 @@ fn gbdt_config(
     let boostin = BoostIn::new(&model, train.x().view(), y.view()).unwrap();
     let leaf = LeafInfluence::new(&model, train.x().view(), y.view()).unwrap();
     let all: Vec<usize> = (0..n).collect();
-    let pl_all = summed(&leaf, test, &all);
+    let pl_all = loo::predicted(&leaf, test, &all).0;
     let mut rows = top_by_magnitude(&pl_all, n_top);
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let extra: Vec<usize> = sample(&mut rng, n, n_rand + n_top)
@@ -159,8 +135,8 @@ fn gbdt_config(
         kept_full += same_leading_trees(&model, &m1);
         kept_fixed += same_leading_trees(&model, &m2);
     }
-    let pb = summed(&boostin, test, &rows);
-    let pl = summed(&leaf, test, &rows);
+    let pb = loo::predicted(&boostin, test, &rows).0;
+    let pl = loo::predicted(&leaf, test, &rows).0;
     // Hybrid: the n_exact largest estimates replaced by exact retraining (bins fixed).
     let exact = gbdt_exact_loo(
         params,

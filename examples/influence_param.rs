@@ -16,8 +16,7 @@ use std::time::Instant;
 
 use glassbox::data::{Dataset, SchemaOptions};
 use glassbox::explain::influence::{
-    Curvature, GamInfluence, Ihvp, Influence, InfluenceTarget, NamInfluence, NamInfluenceParams,
-    SelfInfluence,
+    Curvature, GamInfluence, Ihvp, NamInfluence, NamInfluenceParams, SelfInfluence,
 };
 use glassbox::model::gam::{GamParams, Smoothing};
 use glassbox::model::glm::Family;
@@ -30,40 +29,9 @@ fn load(path: &str, target: &str) -> Dataset {
     Dataset::load_training(path, target, &SchemaOptions::default()).unwrap()
 }
 
-fn summed(est: &dyn Influence, test: &Dataset, rows: &[usize]) -> Vec<f64> {
-    let y = test.y().unwrap();
-    let mut total = vec![0.0; rows.len()];
-    for r in 0..test.n_rows() {
-        let inf = est
-            .influence(test.x().row(r), Some(y[r]), InfluenceTarget::Loss)
-            .unwrap();
-        for (j, &k) in rows.iter().enumerate() {
-            total[j] += inf[k];
-        }
-    }
-    total
-}
-
-fn report(name: &str, pred: &[f64], changes: &[Vec<f64>]) {
-    let actual: Vec<f64> = changes.iter().map(|c| c.iter().sum()).collect();
-    println!(
-        "{name}: {} LOO refits, test-set loss: Pearson {:.4}, Spearman {:.4}",
-        changes.len(),
-        loo::pearson(pred, &actual),
-        loo::spearman(pred, &actual)
-    );
-}
-
-fn split(ds: &Dataset, n_train: usize, n_test: usize) -> (Dataset, Dataset) {
-    (
-        ds.select_rows(&(0..n_train).collect::<Vec<_>>()),
-        ds.select_rows(&(n_train..n_train + n_test).collect::<Vec<_>>()),
-    )
-}
-
 fn loo_gam() {
     let german = load("data/german_credit.csv", "bad_credit");
-    let (train, test) = split(&german, 800, 200);
+    let (train, test) = loo::split(&german, 800, 200);
     // REML first; then the refits hold its λ fixed... Fixed smoothing applies one λ to every
     // penalty, so the benchmark fits with one fixed λ, as the refits do.
     for lam in [1.0, 10.0] {
@@ -75,11 +43,11 @@ fn loo_gam() {
         let est = GamInfluence::new(&gam, train.x().view(), train.y().unwrap().view()).unwrap();
         let prep = t.elapsed().as_secs_f64();
         let rows = loo::spread(800, 200);
-        let pred = summed(&est, &test, &rows);
+        let pred = loo::predicted(&est, &test, &rows).0;
         let t = Instant::now();
         let changes = loo::gam_loo(&params, &train, &test, &rows);
         let refit = t.elapsed().as_secs_f64() / rows.len() as f64;
-        report(
+        loo::print_agreement(
             &format!(
                 "GAM logistic, λ = {lam} fixed, 10 splines (german_credit, 800 train / 200 test)"
             ),
@@ -95,7 +63,7 @@ fn loo_gam() {
 
 fn loo_nam(n_test: usize) {
     let diabetes = load("data/diabetes_progression.csv", "disease_progression");
-    let (train, test) = split(&diabetes, 300, n_test);
+    let (train, test) = loo::split(&diabetes, 300, n_test);
     let nam = NamParams::default()
         .members(3)
         .epochs(100)
@@ -138,10 +106,11 @@ fn loo_nam(n_test: usize) {
     ] {
         let est = NamInfluence::new(&nam, &train, p).unwrap();
         let t = Instant::now();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| summed(&est, &test, &rows)))
-        {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            loo::predicted(&est, &test, &rows).0
+        })) {
             Ok(pred) => {
-                report(&format!("NAM {label}"), &pred, &changes);
+                loo::print_agreement(&format!("NAM {label}"), &pred, &changes);
                 println!(
                     "  {:.2} s per explained row",
                     t.elapsed().as_secs_f64() / test.n_rows() as f64

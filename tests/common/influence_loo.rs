@@ -241,6 +241,18 @@ pub fn predicted(est: &dyn Influence, test: &Dataset, rows: &[usize]) -> (Vec<f6
     (total, first)
 }
 
+/// Prints how well `pred` (predicted influence on the summed test loss) agrees with the measured
+/// change of that loss over leave-one-out fits (`changes[k]`: per test row, for the k-th row left out).
+pub fn print_agreement(name: &str, pred: &[f64], changes: &[Vec<f64>]) {
+    let (total, _) = actual(changes);
+    println!(
+        "{name}: {} leave-one-out fits, test-set loss: Pearson {:.4}, Spearman {:.4}",
+        changes.len(),
+        pearson(pred, &total),
+        spearman(pred, &total)
+    );
+}
+
 pub fn actual(changes: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
     (
         changes.iter().map(|c| c.iter().sum()).collect(),
