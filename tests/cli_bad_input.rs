@@ -93,6 +93,23 @@ fn missing_file() {
         out.to_str().unwrap(),
     ]);
     assert_input_error(&o, &out, &["nope.csv", "cannot read"]);
+    assert_eq!(
+        o.stderr.matches("os error 2").count(),
+        1,
+        "the OS error is said once: {}",
+        o.stderr
+    );
+}
+
+#[test]
+fn missing_model_file_is_named_and_its_os_error_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", b"a,b\n1,2\n");
+    let out = dir.path().join("p.csv");
+    let missing = dir.path().join("nope.json");
+    let o = predict(&missing, &data, &out);
+    assert_input_error(&o, &out, &["nope.json"]);
+    assert_eq!(o.stderr.matches("os error 2").count(), 1, "{}", o.stderr);
 }
 
 #[test]
@@ -507,4 +524,27 @@ fn issue4_chunk_size_does_not_change_the_output() {
             assert_eq!(row(3), [-1.0, 0.0, 0.0]);
         }
     }
+}
+
+#[test]
+fn identifier_column_is_warned_about_and_training_still_runs() {
+    // 30 rows, `id` unique per row (an identifier), `grp` with 3 levels (a real category).
+    let mut csv = String::from("id,grp,x,y\n");
+    for i in 0..30 {
+        csv.push_str(&format!(
+            "C{i:03},{},{},{}\n",
+            ["a", "b", "c"][i % 3],
+            i,
+            i % 2
+        ));
+    }
+    let (o, _, out, _d) = train_on(csv.as_bytes(), "y");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(out.exists());
+    assert_eq!(
+        o.stderr,
+        "glassbox: warning: column 'id' of ".to_string()
+            + &_d.path().join("data.csv").display().to_string()
+            + " has a different value in every row (30 levels): an identifier memorises rows instead of explaining them; pass --ignore id to leave it out\n"
+    );
 }

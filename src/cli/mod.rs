@@ -145,10 +145,27 @@ pub fn main() -> i32 {
             if is_broken_pipe(&error) {
                 return EXIT_OK;
             }
-            eprintln!("glassbox: error: {error:#}");
+            eprintln!("glassbox: error: {}", error_message(&error));
             code
         }
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose text the message already
+/// shows (the library's error types print their source inside their own message, so anyhow's `{:#}`
+/// would repeat it: "x.csv: No such file (os error 2): No such file (os error 2)").
+fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if message.is_empty() {
+            message = text;
+        } else if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

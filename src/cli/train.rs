@@ -308,6 +308,12 @@ pub fn run(ctx: &Context, args: TrainArgs) -> Result<(), CliError> {
             args.data.display()
         ),
     );
+    for (name, levels) in ds.identifier_like_features() {
+        eprintln!(
+            "glassbox: warning: column '{name}' of {} has a different value in every row ({levels} levels): an identifier memorises rows instead of explaining them; pass --ignore {name} to leave it out",
+            args.data.display()
+        );
+    }
     let start = Instant::now();
     let (model, summary) = match args.model {
         ModelKind::Gbdt => {

@@ -233,6 +233,35 @@ impl Dataset {
         self.select_rows(&(0..n).collect::<Vec<_>>())
     }
 
+    /// Categorical features that look like row identifiers: a different level in every row that
+    /// has a value, on at least 20 such rows. As features they memorise rows (a tree can isolate
+    /// each one; a GLM gets a coefficient per row), so callers warn and suggest `--ignore`.
+    /// Returns `(name, number of levels)` in schema order.
+    ///
+    /// # Example
+    /// ```
+    /// use glassbox::data::{Dataset, SchemaOptions};
+    /// let ds = Dataset::load_training("data/german_credit.csv", "bad_credit", &SchemaOptions::default())?;
+    /// assert!(ds.identifier_like_features().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn identifier_like_features(&self) -> Vec<(String, usize)> {
+        const MIN_ROWS: usize = 20;
+        self.schema
+            .features()
+            .iter()
+            .enumerate()
+            .filter_map(|(j, f)| {
+                let FeatureKind::Categorical { levels } = &f.kind else {
+                    return None;
+                };
+                let present = self.x.column(j).iter().filter(|v| !v.is_nan()).count();
+                (present >= MIN_ROWS && levels.len() >= present)
+                    .then(|| (f.name.clone(), levels.len()))
+            })
+            .collect()
+    }
+
     /// The rows at these indices, in this order.
     ///
     /// # Panics
