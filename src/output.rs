@@ -140,8 +140,27 @@ impl<W: Write> NumericTableWriter<W> {
     /// # Errors
     /// I/O errors, or columns of different lengths.
     pub fn write_chunk(&mut self, headers: &[String], columns: &[Vec<f64>]) -> std::io::Result<()> {
-        let n = columns.first().map_or(0, Vec::len);
-        if headers.len() != columns.len() || columns.iter().any(|c| c.len() != n) {
+        self.write_chunk_with_text(headers, columns, None)
+    }
+
+    /// Appends rows given as columns, followed by one text column `(header, values)` when given
+    /// (row identifiers: last, so that the numeric layout readers rely on is unchanged).
+    ///
+    /// # Errors
+    /// I/O errors, or columns of different lengths.
+    pub fn write_chunk_with_text(
+        &mut self,
+        headers: &[String],
+        columns: &[Vec<f64>],
+        text: Option<(&str, &[String])>,
+    ) -> std::io::Result<()> {
+        let n = columns
+            .first()
+            .map_or_else(|| text.map_or(0, |(_, t)| t.len()), Vec::len);
+        if headers.len() != columns.len()
+            || columns.iter().any(|c| c.len() != n)
+            || text.is_some_and(|(_, t)| t.len() != n)
+        {
             return Err(std::io::Error::other(
                 "table columns have different lengths",
             ));
@@ -153,7 +172,12 @@ impl<W: Write> NumericTableWriter<W> {
                 line,
             } => {
                 if !*header_written {
-                    let header: Vec<String> = headers.iter().map(|h| csv_field(h)).collect();
+                    let header: Vec<String> = headers
+                        .iter()
+                        .map(String::as_str)
+                        .chain(text.map(|(h, _)| h))
+                        .map(csv_field)
+                        .collect();
                     writeln!(w, "{}", header.join(","))?;
                     *header_written = true;
                 }
@@ -165,16 +189,25 @@ impl<W: Write> NumericTableWriter<W> {
                         }
                         line.push_str(&csv_number(c[i]));
                     }
+                    if let Some((_, t)) = text {
+                        if !columns.is_empty() {
+                            line.push(',');
+                        }
+                        line.push_str(&csv_field(&t[i]));
+                    }
                     writeln!(w, "{line}")?;
                 }
                 Ok(())
             }
             TableInner::Parquet { w, batched } => {
-                let cols: Vec<Column> = headers
+                let mut cols: Vec<Column> = headers
                     .iter()
                     .zip(columns)
                     .map(|(h, c)| Column::new(h.as_str().into(), c.as_slice()))
                     .collect();
+                if let Some((h, t)) = text {
+                    cols.push(Column::new(h.into(), t));
+                }
                 let df = DataFrame::new(cols).map_err(std::io::Error::other)?;
                 if batched.is_none() {
                     let Some(w) = w.take() else {

@@ -102,7 +102,7 @@ fn reasons_csv_is_wide_and_padded() {
     let r = report::reason_codes(&e, Some(&reference()), &ReasonOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("reasons.csv");
-    report::write_reasons_csv(&p, &r, e.schema(), 4).unwrap();
+    report::write_reasons_csv(&p, &r, e.schema(), 4, None).unwrap();
     let text = std::fs::read_to_string(&p).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(

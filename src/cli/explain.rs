@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::explain_sampling::SamplingArgs;
 use super::predict::UnseenArg;
-use super::stream::{write_output, RowStream};
+use super::stream::{id_column, write_output, RowStream};
 use super::{CliError, Context, UsageError};
 use clap::{Args, ValueEnum};
 use glassbox::data::Dataset;
@@ -75,6 +75,10 @@ pub struct ExplainArgs {
     /// Categories not seen in training: error (default) or missing.
     #[arg(long, value_enum, default_value = "error")]
     pub unseen: UnseenArg,
+    /// Carry this column of --data (an application or patient id, read as text) into the
+    /// output as its last column, so rows can be joined back without relying on row order.
+    #[arg(long, value_name = "COL")]
+    pub id: Option<String>,
     /// Exact probability-space interventional Tree SHAP: refuse (row, background row) pairs with
     /// more than N players, i.e. features on which the two rows take different branches (the cost
     /// is 2^N per pair; default 16, at most 30).
@@ -129,6 +133,14 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
     let t0 = std::time::Instant::now();
     let model = AnyModel::load(&args.model)?;
     let schema = model.as_model().schema().clone();
+    if let Some(id) = &args.id {
+        if schema.names().contains(id) {
+            return Err(UsageError(format!(
+                "--id {id} is one of the model's features; its attribution column already has that name: pick an identifier column the model does not use"
+            ))
+            .into());
+        }
+    }
     // The first chunk is read before anything else, so a bad input file is reported first, as
     // when the whole file was read up front.
     let mut input = RowStream::open(
@@ -139,6 +151,7 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
         args.unseen.into(),
         args.chunk_size,
         args.rows,
+        args.id.as_deref(),
     )?;
     let mut pending = input.next_chunk()?;
     let background = match &args.background {
@@ -203,7 +216,7 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
             explain_s += t.elapsed().as_secs_f64();
             gather(&e, start);
             let (headers, columns) = e.to_columns(args.se);
-            table.write_chunk(&headers, &columns)?;
+            table.write_chunk_with_text(&headers, &columns, id_column(args.id.as_deref(), &ds))?;
         }
         table.finish()?;
         Ok(())

@@ -83,6 +83,7 @@ pub fn run(ctx: &Context, args: InteractionsArgs) -> Result<(), CliError> {
         args.unseen.into(),
         args.chunk_size,
         args.rows,
+        None,
     )?;
     write_output(&args.out, |w| {
         writeln!(w, "row,output,feature_i,feature_j,value")?;

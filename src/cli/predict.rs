@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use glassbox::data::UnseenPolicy;
 use glassbox::model::AnyModel;
 
-use super::stream::{write_output, RowStream};
+use super::stream::{id_column, write_output, RowStream};
 use super::{CliError, Context, UsageError};
 
 /// What to do with categories the model never saw.
@@ -48,6 +48,10 @@ pub struct PredictArgs {
     /// is bounded by the chunk, not the file.
     #[arg(long, default_value_t = 65536, value_name = "N")]
     pub chunk_size: usize,
+    /// Carry this column of --data (an application or patient id, read as text) into the
+    /// output as its last column, so rows can be joined back without relying on row order.
+    #[arg(long, value_name = "COL")]
+    pub id: Option<String>,
 }
 
 /// Column headers of prediction output for these output names.
@@ -75,6 +79,7 @@ pub fn run(ctx: &Context, args: PredictArgs) -> Result<(), CliError> {
         args.unseen.into(),
         args.chunk_size,
         None,
+        args.id.as_deref(),
     )?;
     let headers = prediction_headers(m.output_names());
     let parquet = glassbox::output::is_parquet(&args.out);
@@ -86,7 +91,7 @@ pub fn run(ctx: &Context, args: PredictArgs) -> Result<(), CliError> {
             let mut columns: Vec<Vec<f64>> =
                 raw.columns().into_iter().map(|c| c.to_vec()).collect();
             columns.extend(pred.columns().into_iter().map(|c| c.to_vec()));
-            table.write_chunk(&headers, &columns)?;
+            table.write_chunk_with_text(&headers, &columns, id_column(args.id.as_deref(), &ds))?;
         }
         table.finish()?;
         Ok(())

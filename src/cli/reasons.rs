@@ -39,6 +39,10 @@ pub struct ReasonsArgs {
     /// Output for multi-output explanations (name or 0-based index).
     #[arg(long, value_name = "NAME")]
     pub output: Option<String>,
+    /// Carry this column of --data (an application id, read as text) into the output, after
+    /// `row`, so decisions can be joined back without relying on row order.
+    #[arg(long, value_name = "COL")]
+    pub id: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: ReasonsArgs) -> Result<(), CliError> {
@@ -49,6 +53,10 @@ pub fn run(ctx: &Context, args: ReasonsArgs) -> Result<(), CliError> {
         .into());
     }
     let (e, _model) = load_explanation(&args.source)?;
+    let ids = match (&args.id, &args.source.data) {
+        (Some(column), Some(data)) => Some(Dataset::read_ids(data, column)?),
+        _ => None,
+    };
     let reference = match &args.reference {
         Some(p) => {
             let ds = Dataset::load_with_schema(p, e.schema(), None, args.source.unseen.into())?;
@@ -70,8 +78,14 @@ pub fn run(ctx: &Context, args: ReasonsArgs) -> Result<(), CliError> {
     };
     let rows = report::reason_codes(&e, Some(&reference), &opts)
         .map_err(|err| UsageError(err.to_string()))?;
-    report::write_reasons_csv(&args.out, &rows, e.schema(), args.top)
-        .map_err(|err| anyhow::anyhow!("{}: cannot write: {err}", args.out.display()))?;
+    report::write_reasons_csv(
+        &args.out,
+        &rows,
+        e.schema(),
+        args.top,
+        args.id.as_deref().zip(ids.as_deref()),
+    )
+    .map_err(|err| anyhow::anyhow!("{}: cannot write: {err}", args.out.display()))?;
     super::status(
         ctx,
         format!(

@@ -22,7 +22,7 @@ pub struct RowStream {
 
 impl RowStream {
     /// Opens `path` to be read `chunk_size` rows at a time, encoded with `schema`, stopping after
-    /// `limit` rows when given.
+    /// `limit` rows when given; each chunk carries the values of `id_column` as its ids.
     ///
     /// # Errors
     /// Input errors visible on opening (missing or empty file, bad header).
@@ -34,8 +34,10 @@ impl RowStream {
         unseen: UnseenPolicy,
         chunk_size: usize,
         limit: Option<usize>,
+        id_column: Option<&str>,
     ) -> Result<RowStream, CliError> {
-        let chunks = Dataset::chunks_with_schema(path, schema, unseen, chunk_size)?.limit(limit);
+        let chunks =
+            Dataset::chunks_with_ids(path, schema, unseen, chunk_size, id_column)?.limit(limit);
         let bar = match limit {
             Some(n) => super::progress(ctx, n as u64, what),
             None if ctx.quiet => indicatif::ProgressBar::hidden(),
@@ -85,6 +87,11 @@ impl RowStream {
     pub fn rows(&self) -> usize {
         self.rows
     }
+}
+
+/// The id column of a chunk for [`glassbox::output::NumericTableWriter::write_chunk_with_text`].
+pub fn id_column<'a>(name: Option<&'a str>, ds: &'a Dataset) -> Option<(&'a str, &'a [String])> {
+    name.zip(ds.ids())
 }
 
 /// Writes `out` atomically with `fill`. An error from `fill` is returned as it is (an I/O error

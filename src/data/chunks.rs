@@ -274,6 +274,7 @@ pub struct DatasetChunks {
     schema: FeatureSchema,
     unseen: UnseenPolicy,
     remaining: Option<usize>,
+    id_column: Option<String>,
 }
 
 impl DatasetChunks {
@@ -303,11 +304,14 @@ impl Iterator for DatasetChunks {
             *n -= df.height();
         }
         let path = self.tables.path.clone();
-        Some(
-            Dataset::from_frame_with_schema(&df, &path, &self.schema, None, self.unseen)
-                .map(|ds| (first, ds))
-                .map_err(|e| e.shift_rows(first)),
-        )
+        let encoded = Dataset::from_frame_with_schema(&df, &path, &self.schema, None, self.unseen)
+            .and_then(|mut ds| {
+                if let Some(column) = &self.id_column {
+                    ds.attach_ids(&df, &path, column)?;
+                }
+                Ok((first, ds))
+            });
+        Some(encoded.map_err(|e| e.shift_rows(first)))
     }
 }
 
@@ -338,13 +342,59 @@ impl Dataset {
         unseen: UnseenPolicy,
         rows: usize,
     ) -> Result<DatasetChunks> {
-        let tables = TableChunks::open(path, rows, &text_columns(schema))?;
+        Self::chunks_with_ids(path, schema, unseen, rows, None)
+    }
+
+    /// As [`Dataset::chunks_with_schema`], and each chunk also carries the values of `id_column`
+    /// (read as text, so `007` stays `007`) as its [`Dataset::ids`].
+    ///
+    /// # Errors
+    /// As [`Dataset::chunks_with_schema`]; a missing `id_column` is reported with the first chunk.
+    ///
+    /// # Example
+    /// ```
+    /// use glassbox::data::{Dataset, FeatureSchema, UnseenPolicy};
+    /// let schema = FeatureSchema::numeric(["age"]);
+    /// let mut chunks = Dataset::chunks_with_ids("data/german_credit.csv", &schema, UnseenPolicy::Error, 2, Some("duration"))?;
+    /// let (_, first) = chunks.next().unwrap()?;
+    /// assert_eq!(first.ids().unwrap(), ["6", "48"]);
+    /// # Ok::<(), glassbox::data::DataError>(())
+    /// ```
+    pub fn chunks_with_ids(
+        path: impl AsRef<Path>,
+        schema: &FeatureSchema,
+        unseen: UnseenPolicy,
+        rows: usize,
+        id_column: Option<&str>,
+    ) -> Result<DatasetChunks> {
+        let mut text = text_columns(schema);
+        text.extend(id_column.map(str::to_string));
+        let tables = TableChunks::open(path, rows, &text)?;
         Ok(DatasetChunks {
             tables,
             schema: schema.clone(),
             unseen,
             remaining: None,
+            id_column: id_column.map(str::to_string),
         })
+    }
+}
+
+impl Dataset {
+    /// The values of one column of a table, as text (`007` stays `007`; missing values are empty
+    /// strings): the row identifiers of [`Dataset::ids`] for a whole file, read in chunks.
+    ///
+    /// # Errors
+    /// As [`Dataset::chunks_with_ids`], e.g. a missing column (named, with the file's columns).
+    pub fn read_ids(path: impl AsRef<Path>, column: &str) -> Result<Vec<String>> {
+        let none = FeatureSchema::new(Vec::new());
+        let mut ids = Vec::new();
+        for chunk in Self::chunks_with_ids(path, &none, UnseenPolicy::Error, 1 << 16, Some(column))?
+        {
+            let (_, ds) = chunk?;
+            ids.extend_from_slice(ds.ids().unwrap_or_default());
+        }
+        Ok(ids)
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Dataset {
     schema: FeatureSchema,
     target: Option<TargetSpec>,
     source: PathBuf,
+    /// Row identifiers carried through to outputs (see [`Dataset::ids`]).
+    ids: Option<Vec<String>>,
 }
 
 impl Dataset {
@@ -65,6 +67,7 @@ impl Dataset {
             schema,
             target,
             source: PathBuf::from("<memory>"),
+            ids: None,
         })
     }
 
@@ -189,6 +192,7 @@ impl Dataset {
             schema: schema.clone(),
             target,
             source: path.into(),
+            ids: None,
         })
     }
 
@@ -233,6 +237,34 @@ impl Dataset {
         self.select_rows(&(0..n).collect::<Vec<_>>())
     }
 
+    /// Row identifiers read from an id column (`--id` at the command line), one per row, when the
+    /// data was read with one (see [`Dataset::chunks_with_ids`]); outputs carry them so that rows
+    /// can be joined back without relying on row order. Missing values are empty strings.
+    pub fn ids(&self) -> Option<&[String]> {
+        self.ids.as_deref()
+    }
+
+    /// Attaches the values of `column` of `df` (the frame this dataset was encoded from) as row
+    /// identifiers, as text.
+    pub(crate) fn attach_ids(&mut self, df: &DataFrame, path: &Path, column: &str) -> Result<()> {
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let col = get_column(df, path, column, &names)?
+            .cast(&DataType::String)
+            .map_err(|e| parse_err(path, e))?;
+        let ids = col
+            .str()
+            .map_err(|e| parse_err(path, e))?
+            .into_iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect();
+        self.ids = Some(ids);
+        Ok(())
+    }
+
     /// Categorical features that look like row identifiers: a different level in every row that
     /// has a value, on at least 20 such rows. As features they memorise rows (a tree can isolate
     /// each one; a GLM gets a coefficient per row), so callers warn and suggest `--ignore`.
@@ -273,6 +305,10 @@ impl Dataset {
             schema: self.schema.clone(),
             target: self.target.clone(),
             source: self.source.clone(),
+            ids: self
+                .ids
+                .as_ref()
+                .map(|ids| rows.iter().map(|&r| ids[r].clone()).collect()),
         }
     }
 }

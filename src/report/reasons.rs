@@ -294,22 +294,35 @@ pub fn reason_codes(
     Ok(out)
 }
 
-/// Writes reason codes as CSV, one line per row: `row, score`, then for k = 1..=top_n
+/// Writes reason codes as CSV, one line per row: `row`, the row's identifier when `ids` is given
+/// (`(column name, one id per explained row)`), `score`, then for k = 1..=top_n
 /// `reason_k, feature_k, contribution_k, percentile_k` (empty when a row has fewer reasons).
 /// Atomic.
 ///
 /// # Errors
-/// I/O errors.
+/// I/O errors, or fewer ids than explained rows.
 pub fn write_reasons_csv(
     path: &Path,
     rows: &[RowReasons],
     schema: &FeatureSchema,
     top_n: usize,
+    ids: Option<(&str, &[String])>,
 ) -> std::io::Result<()> {
     let names = schema.names();
+    if let Some((_, ids)) = ids {
+        if let Some(r) = rows.iter().find(|r| r.row >= ids.len()) {
+            return Err(std::io::Error::other(format!(
+                "row {} has no id: the id column has {} values",
+                r.row,
+                ids.len()
+            )));
+        }
+    }
     write_atomic(path, |w| {
         use std::io::Write;
-        let mut header = vec!["row".to_string(), "score".to_string()];
+        let mut header = vec!["row".to_string()];
+        header.extend(ids.map(|(name, _)| csv_field(name)));
+        header.push("score".to_string());
         for k in 1..=top_n {
             header.push(format!("reason_{k}"));
             header.push(format!("feature_{k}"));
@@ -322,6 +335,10 @@ pub fn write_reasons_csv(
             line.clear();
             line.push_str(&r.row.to_string());
             line.push(',');
+            if let Some((_, ids)) = ids {
+                line.push_str(&csv_field(&ids[r.row]));
+                line.push(',');
+            }
             line.push_str(&csv_number(r.score));
             for k in 0..top_n {
                 match r.reasons.get(k) {

@@ -748,7 +748,7 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
     tables.push(imp);
     let rpath = dir.join("reasons.csv");
     match &reasons {
-        Some(rs) => write_reasons_csv(&rpath, rs, e.schema(), opts.reasons.top_n),
+        Some(rs) => write_reasons_csv(&rpath, rs, e.schema(), opts.reasons.top_n, None),
         None => write_atomic(&rpath, |w| {
             use std::io::Write;
             writeln!(w, "row,score")
