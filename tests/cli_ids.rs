@@ -71,50 +71,31 @@ fn predict_and_explain_carry_ids_last_in_every_chunking_and_format() {
     let d = dir.path();
     setup(d);
     for chunk in ["7", "65536"] {
-        let (code, err) = glassbox(
-            d,
-            &[
-                "predict",
-                "--model",
-                "m.json",
-                "--data",
-                "d.csv",
-                "--id",
-                "app",
-                "--chunk-size",
-                chunk,
-                "--out",
-                "p.csv",
-            ],
-        );
-        assert_eq!(code, 0, "{err}");
-        let header = std::fs::read_to_string(d.join("p.csv")).unwrap();
-        assert!(header.starts_with("raw,prediction,app\n"), "{header}");
-        assert_eq!(csv_column(&d.join("p.csv"), "app"), expected_ids());
-
-        let (code, err) = glassbox(
-            d,
-            &[
-                "explain",
-                "--model",
-                "m.json",
-                "--data",
-                "d.csv",
-                "--id",
-                "app",
-                "--chunk-size",
-                chunk,
-                "--out",
-                "e.csv",
-            ],
-        );
-        assert_eq!(code, 0, "{err}");
-        let header = std::fs::read_to_string(d.join("e.csv")).unwrap();
-        assert!(
-            header.starts_with("income,region,base_value,app\n"),
-            "{header}"
-        );
-        assert_eq!(csv_column(&d.join("e.csv"), "app"), expected_ids());
+        for (command, out, header) in [
+            ("predict", "p.csv", "raw,prediction,app\n"),
+            ("explain", "e.csv", "income,region,base_value,app\n"),
+        ] {
+            let (code, err) = glassbox(
+                d,
+                &[
+                    command,
+                    "--model",
+                    "m.json",
+                    "--data",
+                    "d.csv",
+                    "--id",
+                    "app",
+                    "--chunk-size",
+                    chunk,
+                    "--out",
+                    out,
+                ],
+            );
+            assert_eq!(code, 0, "{err}");
+            let text = std::fs::read_to_string(d.join(out)).unwrap();
+            assert!(text.starts_with(header), "{command}: {text}");
+            assert_eq!(csv_column(&d.join(out), "app"), expected_ids(), "{command}");
+        }
     }
     // The attributions are those of the run without ids.
     let (code, err) = glassbox(
