@@ -258,7 +258,7 @@ impl Canvas {
     }
 
     /// Draws every item on a bitmap drawing area, rasterising text glyph by glyph at sub-pixel
-    /// positions (see [`raster_text`]) instead of with plotters' text renderer.
+    /// positions (see `raster_text`) instead of with plotters' text renderer.
     ///
     /// # Errors
     /// [`PlotError::Draw`] when the backend fails.
