@@ -138,6 +138,7 @@ fn write_report(c: &Case, dir: &std::path::Path) {
         targets: Some(c.targets.view()),
         data,
         reference: None,
+        row_ids: None,
         shape_functions: Vec::new(),
         lime_fidelity: None,
         provenance: Provenance {

@@ -214,3 +214,33 @@ fn bad_ids_are_refused_with_a_clear_message_and_no_output() {
     );
     assert!(!d.join("e.csv").exists());
 }
+
+#[test]
+fn report_shows_ids_with_local_explanations_and_in_its_reason_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    setup(d);
+    let (code, err) = glassbox(
+        d,
+        &[
+            "report", "--model", "m.json", "--data", "d.csv", "--id", "app", "--out", "rep",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(d.join("rep/index.html")).unwrap();
+    let ids = expected_ids();
+    let mut shown = 0;
+    for part in html.split("Row ").skip(1) {
+        let Some((row, rest)) = part.split_once(" (app ") else {
+            continue;
+        };
+        let Ok(row) = row.parse::<usize>() else {
+            continue;
+        };
+        let id = rest.split(')').next().unwrap();
+        assert_eq!(id, ids[row], "row {row}");
+        shown += 1;
+    }
+    assert!(shown >= 1, "no local explanation shows its id");
+    assert_eq!(csv_column(&d.join("rep/reasons.csv"), "app"), ids);
+}

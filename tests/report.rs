@@ -195,6 +195,7 @@ fn input<'a>(
         reference: None,
         shape_functions: vec![],
         lime_fidelity: None,
+        row_ids: None,
         provenance: report::Provenance {
             glassbox_version: "0.1.0".into(),
             model_sha256: Some(report::sha256_bytes(b"model")),

@@ -68,6 +68,10 @@ pub struct ReportArgs {
     /// Kernel SHAP and LIME settings, as for `glassbox explain`.
     #[command(flatten)]
     pub sampling: SamplingArgs,
+    /// An identifier column of --data (read as text), shown with each local explanation and
+    /// written to reasons.csv after `row`.
+    #[arg(long, value_name = "COL")]
+    pub id: Option<String>,
 }
 
 fn file_name(p: &std::path::Path) -> String {
@@ -87,6 +91,14 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
     if let Some(n) = args.rows {
         ds = ds.head(n);
     }
+    let row_ids = match &args.id {
+        Some(column) => {
+            let mut ids = Dataset::read_ids(&args.data, column)?;
+            ids.truncate(ds.n_rows());
+            Some((column.clone(), ids))
+        }
+        None => None,
+    };
     let background = match &args.background {
         Some(p) => Some(Dataset::load_with_schema(
             p,
@@ -216,6 +228,7 @@ pub fn run(ctx: &Context, args: ReportArgs) -> Result<(), CliError> {
         shape_functions,
         lime_fidelity,
         provenance,
+        row_ids,
         options: ReportOptions {
             dependence_plots: args.dependence,
             local_rows: (!args.show_rows.is_empty()).then(|| args.show_rows.clone()),

@@ -152,6 +152,9 @@ pub struct ReportInput<'a> {
     pub provenance: Provenance,
     /// Options.
     pub options: ReportOptions,
+    /// Row identifiers `(column name, one id per explained row)`: shown with each local
+    /// explanation and written to `reasons.csv`, so decisions can be traced to applications.
+    pub row_ids: Option<(String, Vec<String>)>,
 }
 
 /// What [`write_report`] wrote.

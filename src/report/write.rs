@@ -509,8 +509,13 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
             }
         });
         page.raw("<div class=\"local\">");
+        let id = input
+            .row_ids
+            .as_ref()
+            .and_then(|(name, ids)| ids.get(row).map(|v| format!(" ({name} {v})")))
+            .unwrap_or_default();
         page.h3(&format!(
-            "Row {row} — {why}: prediction {prediction}{}",
+            "Row {row}{id} — {why}: prediction {prediction}{}",
             observed
                 .map(|o| format!(", observed {o}"))
                 .unwrap_or_default()
@@ -748,7 +753,16 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportFiles> {
     tables.push(imp);
     let rpath = dir.join("reasons.csv");
     match &reasons {
-        Some(rs) => write_reasons_csv(&rpath, rs, e.schema(), opts.reasons.top_n, None),
+        Some(rs) => write_reasons_csv(
+            &rpath,
+            rs,
+            e.schema(),
+            opts.reasons.top_n,
+            input
+                .row_ids
+                .as_ref()
+                .map(|(name, ids)| (name.as_str(), ids.as_slice())),
+        ),
         None => write_atomic(&rpath, |w| {
             use std::io::Write;
             writeln!(w, "row,score")
