@@ -182,7 +182,7 @@ impl Gam {
                     };
                     let m = t.coef.len();
                     let rank = inf.edf1.min(m as f64);
-                    let w = wood_test(&t.coef, cov, &inf.gram, rank, res_df);
+                    let w = wood_test(&t.coef, cov, &inf.gram, &inf.first, rank, res_df);
                     TermTest {
                         term: t.name.clone(),
                         kind: if matches!(t.kind, TermKind::Tensor { .. }) {
@@ -296,12 +296,15 @@ fn eigh(a: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// mgcv's `testStat(p, X, V, rank, type = 0, res.df)` with X given by its Gram matrix XᵀX
-/// (`gram`, m × m): the statistic depends on X only through XᵀX, so any square root R (RᵀR = XᵀX)
-/// serves; the symmetric one is used. `res_df` is `None` for a known scale.
+/// (`gram`, m × m) and the coefficients `sign_ref` of its first column: the statistic depends on X
+/// only through XᵀX and the sign convention of the eigenvectors, which `sign_ref` carries, so any
+/// square root R (RᵀR = XᵀX) serves; the symmetric one is used. `res_df` is `None` for a known
+/// scale.
 pub(crate) fn wood_test(
     p: &[f64],
     v: &[f64],
     gram: &[f64],
+    sign_ref: &[f64],
     rank: f64,
     res_df: Option<f64>,
 ) -> WoodTest {
@@ -327,7 +330,20 @@ pub(crate) fn wood_test(
             mm[i * m + j] = (0..m).map(|c| rv[i * m + c] * r[j * m + c]).sum();
         }
     }
-    let (ev, vecs) = eigh(&mm, m);
+    let (ev, mut vecs) = eigh(&mm, m);
+    // Eigenvector signs as mgcv fixes them: a positive first component in the coordinates of the
+    // triangular QR factor of the model matrix, whose first axis is the term's first column
+    // X c; in the coordinates of R = G^{1/2} that axis is R c. With a fractional rank the
+    // statistic mixes two directions and depends on their relative sign.
+    let s: Vec<f64> = (0..m)
+        .map(|i| (0..m).map(|c| r[i * m + c] * sign_ref[c]).sum())
+        .collect();
+    for c in 0..m {
+        let dot: f64 = (0..m).map(|i| s[i] * vecs[i * m + c]).sum();
+        if dot < 0.0 {
+            (0..m).for_each(|i| vecs[i * m + c] = -vecs[i * m + c]);
+        }
+    }
     let rp: Vec<f64> = (0..m)
         .map(|i| (0..m).map(|c| r[i * m + c] * p[c]).sum())
         .collect();

@@ -28,6 +28,12 @@ pub struct TermInference {
     /// working weights at the fit; empty for linear and factor terms.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gram: Vec<f64>,
+    /// The coefficients (in the coordinates of `coef`) of the term's first constrained basis
+    /// column, the first column of its model matrix in mgcv's parametrisation: it fixes the signs
+    /// of the test's eigenvectors as mgcv's `testStat` does, on which the statistic depends when
+    /// its rank is fractional. Empty for linear and factor terms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first: Vec<f64>,
     /// A tensor term's Bayesian posterior covariance in the coordinates of `coef` (row-major);
     /// empty for other terms, whose covariance is the term's `cov`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -89,11 +95,22 @@ impl Gam {
             let block = start..start + len;
             let edf1: f64 = block
                 .clone()
-                .map(|i| 2.0 * f[[i, i]] - block.clone().map(|j| f[[i, j]] * f[[j, i]]).sum::<f64>())
+                .map(|i| 2.0 * f[[i, i]] - (0..p).map(|j| f[[i, j]] * f[[j, i]]).sum::<f64>())
                 .sum();
-            let (gram, cov) = match &t.kind {
+            let (gram, cov, first) = match &t.kind {
                 TermKind::Smooth { feature, basis, .. } => {
-                    (gram_of(n, basis.k, &w, |i| basis.row(filled(i, *feature))), Vec::new())
+                    let k = basis.k;
+                    // The centring constraint as the fit built it: the basis column means.
+                    let mut c = vec![0.0; k];
+                    for i in 0..n {
+                        let (at, wts) = basis.eval(filled(i, *feature));
+                        (0..4).for_each(|r| c[at + r] += wts[r]);
+                    }
+                    c.iter_mut().for_each(|v| *v /= n.max(1) as f64);
+                    let z = null_space_of(&c);
+                    let first = (0..k).map(|a| z[a * (k - 1)]).collect();
+                    let gram = gram_of(n, k, &w, |i| basis.row(filled(i, *feature)));
+                    (gram, Vec::new(), first)
                 }
                 TermKind::Tensor {
                     features,
@@ -105,11 +122,24 @@ impl Gam {
                         tensor_row(bases, filled(i, features[0]), filled(i, features[1]))
                     });
                     let cov = tensor_cov(bases, basis_means, &inv, start, phi);
-                    (gram, cov)
+                    let (z1, z2) = (null_space_of(&basis_means[0]), null_space_of(&basis_means[1]));
+                    let (w1, w2) = (bases[0].k - 1, bases[1].k - 1);
+                    let first = (0..bases[0].k)
+                        .flat_map(|a| (0..bases[1].k).map(move |b| (a, b)))
+                        .map(|(a, b)| z1[a * w1] * z2[b * w2])
+                        .collect();
+                    (gram, cov, first)
                 }
-                TermKind::Linear { .. } | TermKind::Factor { .. } => (Vec::new(), Vec::new()),
+                TermKind::Linear { .. } | TermKind::Factor { .. } => {
+                    (Vec::new(), Vec::new(), Vec::new())
+                }
             };
-            out.push(super::TermInference { edf1, gram, cov });
+            out.push(super::TermInference {
+                edf1,
+                gram,
+                first,
+                cov,
+            });
             start += len;
         }
         debug_assert_eq!(start, p);
