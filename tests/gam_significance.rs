@@ -28,14 +28,19 @@ fn read(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines();
     let split = |l: &str| -> Vec<String> {
-        l.split(',').map(|f| f.trim_matches('"').to_string()).collect()
+        l.split(',')
+            .map(|f| f.trim_matches('"').to_string())
+            .collect()
     };
     let header = split(lines.next().expect("header"));
     (header, lines.filter(|l| !l.is_empty()).map(split).collect())
 }
 
 fn col(header: &[String], name: &str) -> usize {
-    header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
 }
 
 fn num(s: &str) -> f64 {
@@ -63,7 +68,11 @@ fn check_case(case: &str, family: Family, tensor: bool, rel: f64) {
         params = params.interactions(vec![("x1".into(), "x2".into())]);
     }
     let gam = params.fit(&ds).unwrap();
-    assert!(gam.report().converged, "{case}: {:?}", gam.report().warnings);
+    assert!(
+        gam.report().converged,
+        "{case}: {:?}",
+        gam.report().warnings
+    );
 
     // The fits agree: the linear predictors match mgcv's (this checks the λ mapping of make.R).
     let (eh, eta) = read(&dir.join("eta.csv"));
@@ -73,19 +82,43 @@ fn check_case(case: &str, family: Family, tensor: bool, rel: f64) {
         .enumerate()
         .map(|(i, r)| (raw[[i, 0]] - num(&r[col(&eh, "eta")])).abs())
         .fold(0.0, f64::max);
-    assert!(worst_eta < 1e-5, "{case}: linear predictor differs from mgcv's by {worst_eta}");
+    assert!(
+        worst_eta < 1e-5,
+        "{case}: linear predictor differs from mgcv's by {worst_eta}"
+    );
 
     let table = gam.significance().unwrap();
-    assert_eq!(table.f_statistic, m("f_statistic") == 1.0, "{case}: statistic kind");
+    assert_eq!(
+        table.f_statistic,
+        m("f_statistic") == 1.0,
+        "{case}: statistic kind"
+    );
     assert_eq!(table.n, m("n") as usize);
-    assert!(close(table.scale, m("scale"), rel, 0.0), "{case}: scale {} vs {}", table.scale, m("scale"));
-    assert!(close(table.residual_df, m("residual_df"), rel, 0.0), "{case}: residual df");
-    assert!(close(table.deviance_explained, m("dev_expl"), rel, 0.0), "{case}: deviance explained");
+    assert!(
+        close(table.scale, m("scale"), rel, 0.0),
+        "{case}: scale {} vs {}",
+        table.scale,
+        m("scale")
+    );
+    assert!(
+        close(table.residual_df, m("residual_df"), rel, 0.0),
+        "{case}: residual df"
+    );
+    assert!(
+        close(table.deviance_explained, m("dev_expl"), rel, 0.0),
+        "{case}: deviance explained"
+    );
 
     let (h, want) = read(&dir.join("expected.csv"));
     assert_eq!(want.len(), table.rows.len(), "{case}: one row per term");
     let mut worst = [0.0f64; 4];
-    let rel_err = |a: f64, b: f64| if a == b { 0.0 } else { (a - b).abs() / b.abs().max(1e-300) };
+    let rel_err = |a: f64, b: f64| {
+        if a == b {
+            0.0
+        } else {
+            (a - b).abs() / b.abs().max(1e-300)
+        }
+    };
     for w in &want {
         let term = &w[col(&h, "term")];
         let got = table
@@ -97,9 +130,18 @@ fn check_case(case: &str, family: Family, tensor: bool, rel: f64) {
         let field = |name: &str| num(&w[col(&h, name)]);
         let ctx = format!("{case} {term}: got {got:?}, mgcv {w:?}");
         assert!(close(got.edf, field("edf"), rel, 0.0), "edf: {ctx}");
-        assert!(close(got.ref_df, field("ref_df"), rel, 0.0), "ref_df: {ctx}");
-        assert!(close(got.statistic, field("statistic"), rel, 1e-9), "statistic: {ctx}");
-        assert!(close(got.p_value, field("p_value"), 1e-4, 1e-12), "p-value: {ctx}");
+        assert!(
+            close(got.ref_df, field("ref_df"), rel, 0.0),
+            "ref_df: {ctx}"
+        );
+        assert!(
+            close(got.statistic, field("statistic"), rel, 1e-9),
+            "statistic: {ctx}"
+        );
+        assert!(
+            close(got.p_value, field("p_value"), 1e-4, 1e-12),
+            "p-value: {ctx}"
+        );
         for (slot, (g, n)) in [
             (got.edf, "edf"),
             (got.ref_df, "ref_df"),

@@ -116,22 +116,70 @@ impl Significance {
     /// [`Significance::f_statistic`] says), full precision.
     pub fn to_csv(&self) -> String {
         let mut s = String::from("term,kind,edf,ref_df,statistic,p_value\n");
+        use crate::output::{csv_field, csv_number};
         for r in &self.rows {
-            let name = if r.term.contains([',', '"', '\n']) {
-                format!("\"{}\"", r.term.replace('"', "\"\""))
-            } else {
-                r.term.clone()
-            };
             s.push_str(&format!(
-                "{name},{},{},{},{},{}\n",
+                "{},{},{},{},{},{}\n",
+                csv_field(&r.term),
+                r.kind.name(),
+                csv_number(r.edf),
+                csv_number(r.ref_df),
+                csv_number(r.statistic),
+                csv_number(r.p_value)
+            ));
+        }
+        s
+    }
+}
+
+/// mgcv's way of printing a p-value: `<2e-16` below machine precision, else 4 significant digits.
+fn fmt_p(p: f64) -> String {
+    if p < 2e-16 {
+        "<2e-16".into()
+    } else if p < 1e-3 {
+        format!("{p:.3e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+impl std::fmt::Display for Significance {
+    /// The table as `summary` prints it, with the caveats a reader needs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "Approximate significance of terms (smooths: Wood 2013 test as mgcv; parametric: Wald)"
+        )?;
+        let stat = if self.f_statistic { "F" } else { "Chi.sq" };
+        writeln!(
+            f,
+            "{:<32} {:>8} {:>8} {:>8} {:>12} {:>10}",
+            "term", "kind", "edf", "ref_df", stat, "p_value"
+        )?;
+        for r in &self.rows {
+            writeln!(
+                f,
+                "{:<32} {:>8} {:>8.3} {:>8.3} {:>12.4} {:>10}",
+                r.term,
                 r.kind.name(),
                 r.edf,
                 r.ref_df,
                 r.statistic,
-                r.p_value
-            ));
+                fmt_p(r.p_value)
+            )?;
         }
-        s
+        writeln!(
+            f,
+            "n = {}, residual df {:.2}, deviance explained {:.1}%, scale {:.5}; REML score not computed (λ from the Fellner–Schall iteration)",
+            self.n,
+            self.residual_df,
+            100.0 * self.deviance_explained,
+            self.scale
+        )?;
+        writeln!(
+            f,
+            "p-values are approximate and conditional on the smoothing parameters: with λ estimated they are somewhat too small"
+        )
     }
 }
 
@@ -192,11 +240,7 @@ impl Gam {
                         },
                         edf: t.edf,
                         ref_df: w.rank,
-                        statistic: if f_statistic {
-                            w.stat / w.rank
-                        } else {
-                            w.stat
-                        },
+                        statistic: if f_statistic { w.stat / w.rank } else { w.stat },
                         p_value: w.p_value,
                     }
                 }
@@ -314,7 +358,9 @@ pub(crate) fn wood_test(
     let mut r = vec![0.0; m * m];
     for i in 0..m {
         for j in 0..m {
-            r[i * m + j] = (0..m).map(|c| gu[i * m + c] * gv[c].max(0.0).sqrt() * gu[j * m + c]).sum();
+            r[i * m + j] = (0..m)
+                .map(|c| gu[i * m + c] * gv[c].max(0.0).sqrt() * gu[j * m + c])
+                .sum();
         }
     }
     // M = R V R.
@@ -389,7 +435,8 @@ pub(crate) fn wood_test(
     } else {
         if k == 0 {
             let s = (1.0 / ev[0]).sqrt();
-            cols.iter_mut().for_each(|v| v.iter_mut().for_each(|x| *x *= s));
+            cols.iter_mut()
+                .for_each(|v| v.iter_mut().for_each(|x| *x *= s));
         } else {
             for (c, v) in cols.iter_mut().enumerate().take(k) {
                 let s = ev[c].sqrt();

@@ -122,7 +122,10 @@ impl Gam {
                         tensor_row(bases, filled(i, features[0]), filled(i, features[1]))
                     });
                     let cov = tensor_cov(bases, basis_means, &inv, start, phi);
-                    let (z1, z2) = (null_space_of(&basis_means[0]), null_space_of(&basis_means[1]));
+                    let (z1, z2) = (
+                        null_space_of(&basis_means[0]),
+                        null_space_of(&basis_means[1]),
+                    );
                     let (w1, w2) = (bases[0].k - 1, bases[1].k - 1);
                     let first = (0..bases[0].k)
                         .flat_map(|a| (0..bases[1].k).map(move |b| (a, b)))

@@ -44,4 +44,3 @@ fn davies_matches_mgcv_psum_chisq() {
     assert_eq!(rows, 160, "fixture rows");
     eprintln!("worst |Δp| = {worst:e}");
 }
-
