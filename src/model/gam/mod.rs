@@ -47,7 +47,7 @@ mod fit;
 mod irls;
 mod screen;
 mod shape;
-mod significance;
+pub mod significance;
 
 pub use basis::BSpline;
 pub use error::GamError;

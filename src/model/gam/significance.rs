@@ -11,16 +11,22 @@
 //! restricted to the term's block), which is the "Ref.df" column. A fractional r keeps the
 //! ⌊r⌋−1 leading eigen-directions in full and blends the next two with a smoothly varying
 //! weight, and the null distribution is the matching weighted sum of χ²₁ variables, evaluated by
-//! Davies' algorithm ([`davies`]); with an estimated scale the χ² mixture is compared with
-//! φ̂·χ²_{n−edf}/(n−edf), so the reported statistic is F = T_r / r.
+//! Davies' algorithm (Davies 1980, AS 155, as mgcv's `psum.chisq`); with an estimated scale the
+//! χ² mixture is compared with φ̂·χ²_{n−edf}/(n−edf), so the reported statistic is F = T_r / r.
+//! The blend depends on the signs of the two eigenvectors; mgcv fixes them by its QR
+//! coordinates, and so does glassbox ([`TermInference::first`]), so the statistics agree with
+//! mgcv's to rounding (tests/gam_significance.rs: within 2·10⁻¹² relative on matched fits).
 //!
 //! Known limits, which the CLI repeats: the p-values are approximate; they are conditional on
 //! the smoothing parameters, and because λ was estimated they are somewhat too small (mgcv's
-//! documentation says the same; Wood 2013 §4 finds the tests close to nominal under REML); a
-//! term penalised to (nearly) zero edf has a badly defined test; the non-Gaussian families use
-//! the large-sample χ² reference. mgcv treats fully penalised terms (no null space) with a
-//! different, random-effect test; glassbox's smooths always keep their linear trend (penalised
-//! only by a tiny fixed ridge, [`super::fit`]), so they are tested as mgcv tests ordinary smooths.
+//! documentation says the same). In the simulation of tests/gam_significance.rs (200 data sets,
+//! n = 300, REML) a pure-noise smooth was rejected at 5% in 6.5% of the Gaussian and binomial
+//! data sets. A term penalised to (nearly) zero edf has a badly defined test; the non-Gaussian
+//! families use the large-sample χ² reference. mgcv treats fully penalised terms (no null space)
+//! with a different, random-effect test; glassbox's smooths always keep their linear trend
+//! (penalised only by a tiny fixed ridge), so they are tested as mgcv tests ordinary smooths. A
+//! monotone smooth is tested as if its active constraint penalty were a smoothing penalty: the
+//! theory does not cover constrained fits, so read its p-value as a rough guide only.
 //!
 //! # Parametric terms
 //! Linear and factor terms get mgcv's `pTerms` Wald test: χ² = bᵀ V⁺ b over the term's
@@ -32,9 +38,10 @@
 //! rows and τ₁; neither follows from the coefficients, so both are computed at fit time
 //! ([`TermInference`], an optional field of the model file: model files written before it still
 //! load, and their inputs can be rebuilt from the training data with
-//! [`Gam::attach_inference`]). Differences from mgcv that are deliberate: mgcv forms the Gram
-//! matrix from a random subsample of 1000 rows when there are more (for speed); glassbox always
-//! uses every training row, which costs one pass over the data at fit time.
+//! [`Gam::attach_inference`]). Storing them was preferred to asking `summary` for the training
+//! data every time: a model file should describe itself. The cost is one rebuild of the
+//! penalised system at fit time (about one IRLS iteration) and (k² + 1) numbers per smooth in the
+//! file.
 
 mod davies;
 mod inputs;
@@ -190,8 +197,8 @@ impl Gam {
         self.terms.iter().all(|t| t.inference.is_some())
     }
 
-    /// The per-term significance table (see the [module docs](self) for the tests and their
-    /// limits).
+    /// The per-term significance table (see [`crate::model::gam::significance`] for the tests
+    /// and their limits).
     ///
     /// # Errors
     /// [`GamError::NoInference`] when the model file predates the stored test inputs; rebuild them
