@@ -167,3 +167,41 @@ fn old_model_files_need_data_for_out_and_other_rows_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn data_is_refused_for_a_glm_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("glm.json");
+    let data = fixture("binomial/data.csv");
+    let out = run(&[
+        "train",
+        "--model",
+        "glm",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "y",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "summary",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "glassbox: error: {}: --data applies to GAM model files only (a GLM's summary needs no data)\n",
+            model.display()
+        )
+    );
+}

@@ -227,7 +227,8 @@ fn old_model_files_load_and_rebuild_their_inputs() {
 /// documentation: somewhat too small when λ is estimated) and the real effect's tiny. Prints the
 /// Kolmogorov–Smirnov distance to U(0, 1) and the rejection rate at 5%.
 ///
-/// Run: `cargo test --release --test gam_significance -- --ignored --nocapture`
+/// Run: `cargo test --test gam_significance -- --ignored --nocapture` (about 10 s with the
+/// crate's optimised dev profile).
 #[test]
 #[ignore]
 fn noise_p_values_are_roughly_uniform_and_effects_tiny() {
@@ -299,4 +300,12 @@ fn noise_p_values_are_roughly_uniform_and_effects_tiny() {
             "noise rejected at 5% in {below} of the data sets"
         );
     }
+}
+
+#[test]
+fn significance_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<glassbox::model::gam::Significance>();
+    check::<glassbox::model::gam::TermTest>();
+    check::<glassbox::model::gam::TermInference>();
 }
