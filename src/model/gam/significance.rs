@@ -15,7 +15,7 @@
 //! χ² mixture is compared with φ̂·χ²_{n−edf}/(n−edf), so the reported statistic is F = T_r / r.
 //! The blend depends on the signs of the two eigenvectors; mgcv fixes them by its QR
 //! coordinates, and so does glassbox ([`TermInference::first`]), so the statistics agree with
-//! mgcv's to rounding (tests/gam_significance.rs: within 2·10⁻¹² relative on matched fits).
+//! mgcv's to rounding (tests/gam_significance.rs: within 3·10⁻¹² relative on matched fits).
 //!
 //! Known limits, which the CLI repeats: the p-values are approximate; they are conditional on
 //! the smoothing parameters, and because λ was estimated they are somewhat too small (mgcv's
