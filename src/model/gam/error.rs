@@ -72,4 +72,10 @@ pub enum GamError {
         /// What differs.
         problem: String,
     },
+    /// The model file predates the stored significance-test inputs.
+    #[error("term '{term}': this GAM model file has no significance-test inputs (written before glassbox stored them); retrain it, or pass the training data (--data) so they can be rebuilt")]
+    NoInference {
+        /// The first term without them.
+        term: String,
+    },
 }

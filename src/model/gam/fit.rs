@@ -607,6 +607,7 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
             mean: 0.0,
             edf: sol.edf_cols[st..st + len].iter().sum(),
             lambda: lam,
+            inference: None,
         });
     }
     let y_mean = y.mean().unwrap_or(0.0);

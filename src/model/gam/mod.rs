@@ -47,12 +47,14 @@ mod fit;
 mod irls;
 mod screen;
 mod shape;
+pub mod significance;
 
 pub use basis::BSpline;
 pub use error::GamError;
 pub use fit::PenalisedSystem;
 pub use screen::{rank_pairs, PairGain, SCREEN_BINS};
 pub use shape::ShapeCurve;
+pub use significance::{Significance, TermInference, TermTest, TestKind};
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 use serde::{Deserialize, Serialize};
@@ -220,7 +222,7 @@ impl GamParams {
     pub fn fit(&self, ds: &Dataset) -> Result<Gam, GamError> {
         let link = self.check()?;
         if self.screen == 0 {
-            return fit::fit(self, link, ds);
+            return fit::fit(self, link, ds).map(|g| with_inference(g, ds));
         }
         let main = fit::fit(self, link, ds)?;
         let named: Vec<[usize; 2]> = main
@@ -282,8 +284,19 @@ impl GamParams {
                 ScreenedPair { a, b, gain: p.gain }
             })
             .collect();
-        Ok(gam)
+        Ok(with_inference(gam, ds))
     }
+}
+
+/// Stores the significance-test inputs of a fresh fit ([`TermInference`]). They are an addition
+/// to the model, not part of it: should the rebuild fail (it re-solves the fitted system, which
+/// the fit has just done), the model is returned without them and
+/// [`Gam::significance`] says so.
+fn with_inference(mut gam: Gam, ds: &Dataset) -> Gam {
+    if gam.attach_inference(ds.x().view()).is_err() {
+        gam.terms.iter_mut().for_each(|t| t.inference = None);
+    }
+    gam
 }
 
 /// What a term is computed from.
@@ -340,6 +353,10 @@ pub struct GamTerm {
     pub edf: f64,
     /// Smoothing parameters of the term's penalties (empty if unpenalised).
     pub lambda: Vec<f64>,
+    /// Inputs of the term's significance test ([`Gam::significance`]), computed at fit time;
+    /// absent in model files written before they were stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inference: Option<TermInference>,
 }
 
 /// A warning of the fit (kept in the model file and printed by `train` and `summary`).
