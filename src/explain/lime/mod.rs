@@ -65,13 +65,14 @@ mod surrogate;
 pub use sampler::{Discretize, SampleAround};
 pub use surrogate::{FeatureSelection, Surrogate};
 
-use ndarray::{Array2, Array3, ArrayView2};
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use self::sampler::{mix64, TrainingStats};
 use self::surrogate::{Fit, Gram};
 use super::diagnostics::{Diagnostics, LimeDiagnostics};
 use super::{ExplainError, ExplainOptions, Explanation, ExplanationMeta, OutputSpace, Result};
+use crate::model::flat::FlatEnsemble;
 use crate::model::Model;
 
 /// The kernel width rule.
@@ -276,6 +277,7 @@ pub fn explain_lime(
         k,
         m,
         seed: options.seed,
+        flat: model.as_tree_ensemble().and_then(FlatEnsemble::new),
         pools: Vec::new(),
     };
     if stats.row_independent() && n > 0 {
@@ -390,6 +392,9 @@ struct RowContext<'a> {
     k: usize,
     m: usize,
     seed: u64,
+    /// The model laid out for fast batch prediction, when it is a tree ensemble that allows it
+    /// (same outputs, bit for bit).
+    flat: Option<FlatEnsemble>,
     /// Per repeat, the shared fitting pool and (repeat 0) the held-out pool; empty when the
     /// draws depend on the row.
     pools: Vec<(Pool, Option<Pool>)>,
@@ -443,16 +448,21 @@ impl RowContext<'_> {
     fn pool(&self, x: Option<&[f64]>, n: usize, seed: u64) -> Pool {
         let (m, k) = (self.m, self.k);
         let mut v = vec![0.0; n * m];
-        self.stats.draw_values(x, n, seed, &mut v);
-        let mut codes = Vec::new();
-        self.stats.codes(&v, &mut codes);
+        let mut codes = vec![0; n * m];
+        self.stats.draw(x, n, seed, &mut v, &mut codes);
         let eval = |block: &[f64], rows: usize, out: &mut [f64]| {
-            // Invariant: block holds rows × m values.
+            // Invariant: block holds rows × m values, out rows × k.
             let view = ArrayView2::from_shape((rows, m), block)
                 .unwrap_or_else(|_| unreachable!("sample buffer shape"));
-            let mut p = self.model.predict_raw(view);
-            apply_link(self.link, &mut p);
-            out.iter_mut().zip(p.iter()).for_each(|(d, s)| *d = *s);
+            let mut p = ArrayViewMut2::from_shape((rows, k), out)
+                .unwrap_or_else(|_| unreachable!("output buffer shape"));
+            match &self.flat {
+                Some(flat) => flat.predict_raw_into(view, p.view_mut()),
+                None => self.model.predict_raw_into(view, p.view_mut()),
+            }
+            if let Some(link) = self.link {
+                out.chunks_exact_mut(k).for_each(|row| link.apply(row));
+            }
         };
         let mut y = vec![0.0; n * k];
         if x.is_none() && m > 0 && k > 0 {
