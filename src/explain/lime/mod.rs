@@ -58,6 +58,7 @@
 //! its own sample (same sequence and seed). Either way rows run in parallel and the draws depend
 //! only on (seed, repeat), so results do not depend on threads or chunking.
 
+mod packed;
 mod sampler;
 mod stability;
 mod surrogate;
@@ -68,6 +69,7 @@ pub use surrogate::{FeatureSelection, Surrogate};
 use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
+use self::packed::Packed;
 use self::sampler::{mix64, TrainingStats};
 use self::surrogate::{Fit, Gram};
 use super::diagnostics::{Diagnostics, LimeDiagnostics};
@@ -404,6 +406,8 @@ struct RowContext<'a> {
 struct Pool {
     v: Vec<f64>,
     codes: Vec<u32>,
+    /// The codes byte-packed, for a shared pool of discrete features (packed.rs).
+    packed: Option<Packed>,
     y: Vec<f64>,
 }
 
@@ -472,7 +476,15 @@ impl RowContext<'_> {
         } else {
             eval(&v, n, &mut y);
         }
-        Pool { v, codes, y }
+        let packed = (x.is_none() && self.stats.all_discrete())
+            .then(|| Packed::new(&codes, m))
+            .flatten();
+        Pool {
+            v,
+            codes,
+            packed,
+            y,
+        }
     }
 
     /// The fitting (`include_x`: x first, with output fx) or held-out samples of row x for a
@@ -531,6 +543,24 @@ impl RowContext<'_> {
             }
         };
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); m + 1];
+        let mut masks = Vec::new();
+        if let Some(packed) = fit.packed.as_ref().filter(|p| p.masks(&cx, &mut masks)) {
+            // Match masks from the byte-packed codes (packed.rs): same classes, same Grams.
+            masks.insert(0, packed.all());
+            for (i, mask) in masks.iter().enumerate() {
+                members[m - mask.count_ones() as usize].push(i);
+            }
+            let classes = members
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !r.is_empty())
+                .map(|(d, r)| {
+                    let rows = r.iter().map(|&i| (masks[i], row(i).1));
+                    (d as f64, Gram::from_masks(m, k, rows))
+                })
+                .collect();
+            return Some(GramSource::Classes { classes, m, k });
+        }
         for i in 0..n {
             let d = row(i).0.iter().zip(&cx).filter(|(a, b)| a != b).count();
             members[d].push(i);
