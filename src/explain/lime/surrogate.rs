@@ -343,6 +343,10 @@ struct Centred {
 impl Centred {
     fn sub(&self, f: &[usize]) -> (Vec<f64>, Vec<f64>) {
         let p = f.len();
+        if f.iter().copied().eq(0..self.m) {
+            // All features, in order (highest-weights selection, every width): a copy.
+            return (self.c.clone(), self.cy.clone());
+        }
         let mut a = vec![0.0; p * p];
         for (r, &j) in f.iter().enumerate() {
             for (s, &l) in f.iter().enumerate() {
