@@ -31,9 +31,9 @@
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::tree::{Node, TreeEnsemble};
 #[cfg(doc)]
 use super::tree::Tree;
+use super::tree::{Node, TreeEnsemble};
 
 /// Bit of [`FlatNode::feature`] set when a missing value goes right.
 const NAN_RIGHT: u32 = 1 << 31;

@@ -550,8 +550,9 @@ impl RowContext<'_> {
             for (i, mask) in masks.iter().enumerate() {
                 members[m - mask.count_ones() as usize].push(i);
             }
+            // Classes in parallel (collected in distance order): one row's work spreads too.
             let classes = members
-                .iter()
+                .par_iter()
                 .enumerate()
                 .filter(|(_, r)| !r.is_empty())
                 .map(|(d, r)| {
@@ -597,28 +598,32 @@ impl RowContext<'_> {
         // Per width: the Gram matrix, the fits of every output, held-out R².
         let kk = p.num_features.min(m);
         let min_fit = (5 * (kk + 1)).max(50) as f64;
-        let mut table: Vec<(f64, bool, Vec<(Fit, f64)>)> = Vec::with_capacity(widths.len());
-        for &w in &widths {
-            let g = grams.at(w);
-            let hw: Vec<f64> = hold.d2.iter().map(|&d| kernel(d, w)).collect();
-            let hess = {
-                let (s, s2) = hw.iter().fold((0.0, 0.0), |(a, b), v| (a + v, b + v * v));
-                if s2 > 0.0 {
-                    s * s / s2
-                } else {
-                    0.0
-                }
-            };
-            let eligible = g.ess() >= min_fit && hess >= 30.0;
-            let fits = (0..k)
-                .map(|o| {
-                    let f = surrogate::fit(&g, o, &z0, p.selection, kk, p.surrogate);
-                    let r2h = holdout_r2(&f, &hold, &hw, m, k, o);
-                    (f, r2h)
-                })
-                .collect();
-            table.push((w, eligible, fits));
-        }
+        // Widths are independent: in parallel (a lone row would otherwise use one thread),
+        // collected in grid order.
+        let table: Vec<(f64, bool, Vec<(Fit, f64)>)> = widths
+            .par_iter()
+            .map(|&w| {
+                let g = grams.at(w);
+                let hw: Vec<f64> = hold.d2.iter().map(|&d| kernel(d, w)).collect();
+                let hess = {
+                    let (s, s2) = hw.iter().fold((0.0, 0.0), |(a, b), v| (a + v, b + v * v));
+                    if s2 > 0.0 {
+                        s * s / s2
+                    } else {
+                        0.0
+                    }
+                };
+                let eligible = g.ess() >= min_fit && hess >= 30.0;
+                let fits = (0..k)
+                    .map(|o| {
+                        let f = surrogate::fit(&g, o, &z0, p.selection, kk, p.surrogate);
+                        let r2h = holdout_r2(&f, &hold, &hw, m, k, o);
+                        (f, r2h)
+                    })
+                    .collect();
+                (w, eligible, fits)
+            })
+            .collect();
         let mut outputs = Vec::with_capacity(k);
         for o in 0..k {
             let chosen = match p.width {

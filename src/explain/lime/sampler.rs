@@ -258,7 +258,10 @@ impl TrainingStats {
             .enumerate()
             .for_each(|(b, (vb, cb))| {
                 let mut us = vec![0.0; m.next_multiple_of(4)];
-                for (r, (vr, cr)) in vb.chunks_exact_mut(m).zip(cb.chunks_exact_mut(m)).enumerate()
+                for (r, (vr, cr)) in vb
+                    .chunks_exact_mut(m)
+                    .zip(cb.chunks_exact_mut(m))
+                    .enumerate()
                 {
                     qmc_row(b * ROWS + r, seed, &mut us);
                     for (j, c) in self.columns.iter().enumerate() {

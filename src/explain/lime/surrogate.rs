@@ -700,7 +700,11 @@ mod tests {
         let g = Gram::binary(m, k, &cx, rows);
         // The mask-built Gram is the same, bit for bit (y has negative values: ±0.0 terms).
         let masks: Vec<u64> = (0..n)
-            .map(|i| (0..m).filter(|&j| codes[i * m + j] == cx[j]).fold(0, |a, j| a | 1 << j))
+            .map(|i| {
+                (0..m)
+                    .filter(|&j| codes[i * m + j] == cx[j])
+                    .fold(0, |a, j| a | 1 << j)
+            })
             .collect();
         let gm = Gram::from_masks(m, k, (0..n).map(|i| (masks[i], &y[i * k..(i + 1) * k])));
         for (a, b) in [
