@@ -8,22 +8,27 @@
 /// False when `a` is not numerically positive definite.
 pub(crate) fn cholesky(a: &mut [f64], m: usize) -> bool {
     let scale = (0..m).map(|j| a[j * m + j].abs()).fold(0.0, f64::max);
+    // Row slices instead of indexing (no bounds check per multiply-add); the products are
+    // subtracted in the same order as the textbook loop, so results are bit-identical to it.
     for j in 0..m {
-        let mut d = a[j * m + j];
-        for k in 0..j {
-            d -= a[j * m + k] * a[j * m + k];
+        let (upto, below) = a[..m * m].split_at_mut((j + 1) * m);
+        let row_j = &mut upto[j * m..];
+        let mut d = row_j[j];
+        for &v in &row_j[..j] {
+            d -= v * v;
         }
         if !(d > 1e-12 * scale) {
             return false;
         }
         let d = d.sqrt();
-        a[j * m + j] = d;
-        for i in j + 1..m {
-            let mut s = a[i * m + j];
-            for k in 0..j {
-                s -= a[i * m + k] * a[j * m + k];
+        row_j[j] = d;
+        let row_j = &row_j[..j];
+        for row_i in below.chunks_exact_mut(m) {
+            let mut s = row_i[j];
+            for (x, y) in row_i[..j].iter().zip(row_j) {
+                s -= x * y;
             }
-            a[i * m + j] = s / d;
+            row_i[j] = s / d;
         }
     }
     true
@@ -32,11 +37,12 @@ pub(crate) fn cholesky(a: &mut [f64], m: usize) -> bool {
 /// Solves L Lᵀ x = b in place, with L from [`cholesky`].
 pub(crate) fn cholesky_solve(l: &[f64], m: usize, b: &mut [f64]) {
     for i in 0..m {
+        let row = &l[i * m..i * m + i + 1];
         let mut s = b[i];
-        for k in 0..i {
-            s -= l[i * m + k] * b[k];
+        for (x, y) in row[..i].iter().zip(&b[..i]) {
+            s -= x * y;
         }
-        b[i] = s / l[i * m + i];
+        b[i] = s / row[i];
     }
     for i in (0..m).rev() {
         let mut s = b[i];

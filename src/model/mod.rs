@@ -24,6 +24,7 @@ macro_rules! setter {
 
 mod error;
 pub mod file;
+pub mod flat;
 pub mod forest;
 pub mod gam;
 pub mod gbdt;

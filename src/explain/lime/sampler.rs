@@ -43,6 +43,7 @@
 //! [`TrainingStats::fill_z`] map them to each row's z cheaply; see the LIME module docs.
 
 use ndarray::ArrayView2;
+use rayon::prelude::*;
 
 use crate::data::{format_number, Feature, FeatureSchema};
 
@@ -74,11 +75,15 @@ enum Column {
         /// Distinct training values (NaN included) and cumulative frequencies.
         values: Vec<f64>,
         cdf: Vec<f64>,
+        /// [`TrainingStats::code`] of each value.
+        codes: Vec<u32>,
     },
     Binned {
         edges: Vec<f64>,
         /// All training values of the feature (NaN included, last), sorted; drawn uniformly.
         pool: Vec<f64>,
+        /// The bin of each pool value.
+        pool_bins: Vec<u32>,
     },
     Continuous {
         mean: f64,
@@ -147,7 +152,13 @@ impl TrainingStats {
                             acc
                         })
                         .collect();
-                    return Column::Categorical { values, cdf };
+                    // The first equal value's index, as `code` finds it (0.0 and −0.0 are
+                    // distinct values here but one category there).
+                    let codes = values
+                        .iter()
+                        .map(|&v| values.iter().position(|&c| same(c, v)).unwrap_or(0) as u32)
+                        .collect();
+                    return Column::Categorical { values, cdf, codes };
                 }
                 let ps: &[f64] = match discretize {
                     Discretize::None => &[],
@@ -161,7 +172,12 @@ impl TrainingStats {
                     pool.sort_by(f64::total_cmp);
                     // total_cmp puts negative-signed NaN first: move every NaN to the end.
                     pool.sort_by_key(|v| v.is_nan());
-                    return Column::Binned { edges, pool };
+                    let pool_bins = pool.iter().map(|&v| bin(&edges, v) as u32).collect();
+                    return Column::Binned {
+                        edges,
+                        pool,
+                        pool_bins,
+                    };
                 }
                 let n = present.len();
                 let mean = if n > 0 {
@@ -219,38 +235,67 @@ impl TrainingStats {
     /// Fills `v` (n × M, row-major) with `n` perturbed rows from the randomised Sobol' sequence
     /// keyed by `seed` (module docs). `x` centres continuous features under
     /// [`SampleAround::Instance`]; without it (row-independent draws) they are centred on the mean.
+    #[cfg(test)]
     pub fn draw_values(&self, x: Option<&[f64]>, n: usize, seed: u64, v: &mut [f64]) {
+        let mut codes = vec![0; v.len()];
+        self.draw(x, n, seed, v, &mut codes);
+    }
+
+    /// [`TrainingStats::draw_values`], also writing each value's [`TrainingStats::code`] into
+    /// `codes` (n × M), read off the drawn pool position instead of searched for. Blocks of rows
+    /// are drawn in parallel; every point depends only on its index and the seed, so the result
+    /// does not depend on the threads.
+    pub fn draw(&self, x: Option<&[f64]>, n: usize, seed: u64, v: &mut [f64], codes: &mut [u32]) {
+        /// Rows per parallel block.
+        const ROWS: usize = 256;
         let m = self.columns.len();
-        let mut us = vec![0.0; m.next_multiple_of(4)];
-        for (i, vr) in v.chunks_exact_mut(m.max(1)).take(n).enumerate() {
-            qmc_row(i, seed, &mut us);
-            for (j, c) in self.columns.iter().enumerate() {
-                let u = us[j];
-                vr[j] = match c {
-                    Column::Categorical { values, cdf } => {
-                        let k = cdf.iter().position(|&p| u < p).unwrap_or(values.len() - 1);
-                        values[k]
-                    }
-                    Column::Binned { pool, .. } => {
-                        pool[((u * pool.len() as f64) as usize).min(pool.len() - 1)]
-                    }
-                    Column::Continuous { mean, sd, missing } => {
-                        if u < *missing {
-                            f64::NAN
-                        } else {
-                            let centre = match (self.around, x) {
-                                (SampleAround::Instance, Some(x)) if !x[j].is_nan() => x[j],
-                                _ => *mean,
-                            };
-                            let p = ((u - missing) / (1.0 - missing)).clamp(0.0, 1.0);
-                            // Centre each f32 cell of the Sobol' coordinate: p ∈ (0, 1).
-                            let p = (p + 0.5 / 16_777_216.0).min(1.0 - 0.5 / 16_777_216.0);
-                            centre + sd * inverse_normal_cdf(p)
-                        }
-                    }
-                };
-            }
+        if m == 0 || n == 0 {
+            return;
         }
+        v[..n * m]
+            .par_chunks_mut(ROWS * m)
+            .zip(codes[..n * m].par_chunks_mut(ROWS * m))
+            .enumerate()
+            .for_each(|(b, (vb, cb))| {
+                let mut us = vec![0.0; m.next_multiple_of(4)];
+                for (r, (vr, cr)) in vb
+                    .chunks_exact_mut(m)
+                    .zip(cb.chunks_exact_mut(m))
+                    .enumerate()
+                {
+                    qmc_row(b * ROWS + r, seed, &mut us);
+                    for (j, c) in self.columns.iter().enumerate() {
+                        let u = us[j];
+                        (vr[j], cr[j]) = match c {
+                            Column::Categorical { values, cdf, codes } => {
+                                let k = cdf.iter().position(|&p| u < p).unwrap_or(values.len() - 1);
+                                (values[k], codes[k])
+                            }
+                            Column::Binned {
+                                pool, pool_bins, ..
+                            } => {
+                                let k = ((u * pool.len() as f64) as usize).min(pool.len() - 1);
+                                (pool[k], pool_bins[k])
+                            }
+                            Column::Continuous { mean, sd, missing } => {
+                                let v = if u < *missing {
+                                    f64::NAN
+                                } else {
+                                    let centre = match (self.around, x) {
+                                        (SampleAround::Instance, Some(x)) if !x[j].is_nan() => x[j],
+                                        _ => *mean,
+                                    };
+                                    let p = ((u - missing) / (1.0 - missing)).clamp(0.0, 1.0);
+                                    // Centre each f32 cell of the Sobol' coordinate: p ∈ (0, 1).
+                                    let p = (p + 0.5 / 16_777_216.0).min(1.0 - 0.5 / 16_777_216.0);
+                                    centre + sd * inverse_normal_cdf(p)
+                                };
+                                (v, 0)
+                            }
+                        };
+                    }
+                }
+            });
     }
 
     /// The code of value `v` of feature j that decides its interpretable value: the bin of a
@@ -267,6 +312,7 @@ impl TrainingStats {
     }
 
     /// The codes of every value of `v` (n × M) into `codes`.
+    #[cfg(test)]
     pub fn codes(&self, v: &[f64], codes: &mut Vec<u32>) {
         let m = self.columns.len().max(1);
         codes.clear();
@@ -494,8 +540,11 @@ mod tests {
         let n = 20_000;
         let (mut z, mut v, mut codes) = (vec![0.0; n * 2], vec![0.0; n * 2], Vec::new());
         let x = [0.0, 10.0];
-        s.draw_values(None, n, 7, &mut v);
+        let mut drawn_codes = vec![0; n * 2];
+        s.draw(None, n, 7, &mut v, &mut drawn_codes);
         s.codes(&v, &mut codes);
+        // The codes read off the pool positions are the codes searched for.
+        assert_eq!(drawn_codes, codes);
         s.fill_z(&x, &v, &codes, &mut z);
         let level0 = (0..n).filter(|&i| v[2 * i] == 0.0).count() as f64 / n as f64;
         assert!((level0 - 0.7).abs() < 0.02, "{level0}");

@@ -126,19 +126,92 @@ impl Gram {
         g
     }
 
-    /// Adds c × another Gram of unit-weight samples (a distance class).
+    /// [`Gram::binary`] for samples given by their match masks (bit j set when z_j = 1, see
+    /// `packed.rs`; M ≤ 64) and outputs, with the same arithmetic in the same order (so a
+    /// bit-identical result) but cheaper steps: z is read from a table per mask byte instead of
+    /// compared feature by feature, and the per-feature bit sets of each 64 samples are one
+    /// 64 × 64 bit-matrix transpose of their masks.
+    pub fn from_masks<'s>(
+        m: usize,
+        k: usize,
+        rows: impl ExactSizeIterator<Item = (u64, &'s [f64])>,
+    ) -> Gram {
+        assert!(m <= 64, "match masks hold at most 64 features");
+        let mut g = Gram::zeros(m, k);
+        let n = rows.len();
+        let mut bits = vec![0u64; n.div_ceil(64) * m];
+        let mut zy = vec![0.0; k * m];
+        let mut z = [0.0; 64];
+        let mut block = [0u64; 64];
+        let bytes = m.div_ceil(8);
+        let mut flush = |block: &mut [u64; 64], word: usize| {
+            transpose64(block);
+            bits[word * m..(word + 1) * m].copy_from_slice(&block[..m]);
+            *block = [0; 64];
+        };
+        for (r, (mask, y)) in rows.enumerate() {
+            block[r % 64] = mask;
+            for (b, chunk) in z.chunks_exact_mut(8).take(bytes).enumerate() {
+                chunk.copy_from_slice(&ZERO_ONE[((mask >> (8 * b)) & 0xFF) as usize]);
+            }
+            for (o, &yo) in y.iter().enumerate() {
+                for (a, &v) in zy[o * m..(o + 1) * m].iter_mut().zip(&z) {
+                    *a += v * yo;
+                }
+                g.my[o] += yo;
+                g.yy[o] += yo * yo;
+            }
+            if r % 64 == 63 {
+                flush(&mut block, r / 64);
+            }
+        }
+        if n % 64 != 0 {
+            flush(&mut block, n / 64);
+        }
+        for o in 0..k {
+            for j in 0..m {
+                g.zy[j * k + o] = zy[o * m + j];
+            }
+        }
+        g.sw = n as f64;
+        g.sw2 = n as f64;
+        let mut counts = vec![0u32; m * m];
+        pair_counts(&bits, m, &mut counts);
+        for (d, &c) in g.zz.iter_mut().zip(&counts) {
+            *d = f64::from(c);
+        }
+        for j in 0..m {
+            g.mz[j] = g.zz[j * m + j];
+        }
+        g
+    }
+
+    /// Adds c × another Gram of unit-weight samples (a distance class). Only the upper triangle
+    /// of zz is added: it is all that [`Gram::add`] and [`Gram::binary`] fill, and all that
+    /// [`Gram::symmetrise`] reads.
     pub fn add_scaled(&mut self, other: &Gram, c: f64) {
         self.sw += c * other.sw;
         self.sw2 += c * c * other.sw2;
         let pairs = [
             (&mut self.mz, &other.mz),
             (&mut self.my, &other.my),
-            (&mut self.zz, &other.zz),
             (&mut self.zy, &other.zy),
             (&mut self.yy, &other.yy),
         ];
         for (dst, src) in pairs {
             dst.iter_mut().zip(src).for_each(|(d, s)| *d += c * s);
+        }
+        let m = self.m;
+        for (j, (dst, src)) in self
+            .zz
+            .chunks_exact_mut(m.max(1))
+            .zip(other.zz.chunks_exact(m.max(1)))
+            .enumerate()
+        {
+            dst[j..]
+                .iter_mut()
+                .zip(&src[j..])
+                .for_each(|(d, s)| *d += c * s);
         }
     }
 
@@ -184,6 +257,39 @@ impl Gram {
             sw,
             ess: self.ess(),
         }
+    }
+}
+
+/// Bit j of byte b as 0.0 / 1.0: `ZERO_ONE[b][j]`.
+static ZERO_ONE: [[f64; 8]; 256] = {
+    let mut t = [[0.0; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut j = 0;
+        while j < 8 {
+            t[b][j] = ((b >> j) & 1) as f64;
+            j += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Transposes the 64 × 64 bit matrix whose row r is `a[r]` (bit c = column c): afterwards bit r of
+/// `a[c]` is the old bit c of `a[r]`. Recursive block swaps (Warren, *Hacker's Delight*, 7–3).
+fn transpose64(a: &mut [u64; 64]) {
+    let mut j = 32;
+    let mut mask: u64 = 0x0000_0000_FFFF_FFFF;
+    while j != 0 {
+        let mut k = 0;
+        while k < 64 {
+            let t = ((a[k] >> j) ^ a[k + j]) & mask;
+            a[k] ^= t << j;
+            a[k + j] ^= t;
+            k = (k + j + 1) & !j;
+        }
+        j >>= 1;
+        mask ^= mask << j;
     }
 }
 
@@ -237,6 +343,10 @@ struct Centred {
 impl Centred {
     fn sub(&self, f: &[usize]) -> (Vec<f64>, Vec<f64>) {
         let p = f.len();
+        if f.iter().copied().eq(0..self.m) {
+            // All features, in order (highest-weights selection, every width): a copy.
+            return (self.c.clone(), self.cy.clone());
+        }
         let mut a = vec![0.0; p * p];
         for (r, &j) in f.iter().enumerate() {
             for (s, &l) in f.iter().enumerate() {
@@ -545,6 +655,25 @@ fn lasso_path_select(c: &Centred, k: usize) -> Vec<usize> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn transpose64_transposes() {
+        let mut a = [0u64; 64];
+        let mut s = 7u64;
+        for r in a.iter_mut() {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *r = s;
+        }
+        let before = a;
+        transpose64(&mut a);
+        for r in 0..64 {
+            for c in 0..64 {
+                assert_eq!((a[c] >> r) & 1, (before[r] >> c) & 1, "({r}, {c})");
+            }
+        }
+    }
+
     /// The bit-set Gram equals adding the same 0/1 samples one by one (reference: `Gram::add`),
     /// across word boundaries and with two outputs.
     #[test]
@@ -569,6 +698,26 @@ mod tests {
         }
         let rows = (0..n).map(|i| (&codes[i * m..(i + 1) * m], &y[i * k..(i + 1) * k]));
         let g = Gram::binary(m, k, &cx, rows);
+        // The mask-built Gram is the same, bit for bit (y has negative values: ±0.0 terms).
+        let masks: Vec<u64> = (0..n)
+            .map(|i| {
+                (0..m)
+                    .filter(|&j| codes[i * m + j] == cx[j])
+                    .fold(0, |a, j| a | 1 << j)
+            })
+            .collect();
+        let gm = Gram::from_masks(m, k, (0..n).map(|i| (masks[i], &y[i * k..(i + 1) * k])));
+        for (a, b) in [
+            (&gm.mz, &g.mz),
+            (&gm.my, &g.my),
+            (&gm.zz, &g.zz),
+            (&gm.zy, &g.zy),
+            (&gm.yy, &g.yy),
+        ] {
+            let bits = |v: &Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(a), bits(b));
+        }
+        assert_eq!((gm.sw, gm.sw2), (g.sw, g.sw2));
         assert_eq!((g.sw, g.sw2), (reference.sw, reference.sw2));
         assert_eq!(g.mz, reference.mz);
         assert_eq!(g.my, reference.my);
