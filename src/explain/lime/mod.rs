@@ -6,7 +6,7 @@
 //!    optionally with quartile/decile discretisation; map each to its interpretable vector z
 //!    (see `sampler.rs`). The first sample is x itself.
 //! 2. Evaluate the model on all perturbations in one batched call (raw score, or the link applied
-//!    for [`OutputSpace::Probability`](super::OutputSpace::Probability)).
+//!    for [`super::OutputSpace::Probability`]).
 //! 3. Weight sample i by lime's exponential kernel on the Euclidean distance in z space,
 //!    k(d) = √exp(−d²/width²).
 //! 4. Select features (forward, lasso path, highest weights, none) and fit a weighted ridge (or
