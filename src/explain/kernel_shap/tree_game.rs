@@ -533,23 +533,46 @@ impl<'a> TreeGame<'a> {
     #[target_feature(enable = "bmi2")]
     unsafe fn lookup_pext(&self, z: u64, out: &mut [f64]) {
         use std::arch::x86_64::_pext_u64;
-        let k = self.k;
-        for (g, tables) in self.tables.iter().enumerate() {
-            let acc = &mut out[g * k..(g + 1) * k];
-            for (t, &mask) in tables.iter().zip(&self.masks[g]) {
-                acc[t.out] += self.values[t.values + _pext_u64(z, mask) as usize];
-            }
-        }
+        // SAFETY: this function runs only on CPUs with BMI2 (see the caller). (Newer compilers
+        // see the feature here and call the intrinsic safe; older ones need the block.)
+        #[allow(unused_unsafe)]
+        self.lookup_with(z, out, |z, mask| unsafe { _pext_u64(z, mask) } as usize);
     }
 
     /// [`TreeGame::lookup_pext`] without the instruction.
     fn lookup_portable(&self, z: u64, out: &mut [f64]) {
+        self.lookup_with(z, out, extract);
+    }
+
+    /// Adds the table entries of coalition `z` to `out`, with `key(z, mask)` the table key.
+    /// With one output the entries go to four running sums, added up in a fixed order at the
+    /// end, so the additions do not wait on each other (same order for every coalition: the
+    /// result is deterministic).
+    #[inline(always)]
+    fn lookup_with(&self, z: u64, out: &mut [f64], key: impl Fn(u64, u64) -> usize) {
         let k = self.k;
+        let values = &self.values[..];
         for (g, tables) in self.tables.iter().enumerate() {
+            let masks = &self.masks[g];
+            if k == 1 {
+                let entry = |t: &Table, mask: u64| values[t.values + key(z, mask)];
+                let mut s = [0.0f64; 4];
+                let quads = tables.chunks_exact(4).zip(masks.chunks_exact(4));
+                for (ts, ms) in quads {
+                    for q in 0..4 {
+                        s[q] += entry(&ts[q], ms[q]);
+                    }
+                }
+                let done = tables.len() / 4 * 4;
+                for (t, &mask) in tables[done..].iter().zip(&masks[done..]) {
+                    s[0] += entry(t, mask);
+                }
+                out[g] += (s[0] + s[1]) + (s[2] + s[3]);
+                continue;
+            }
             let acc = &mut out[g * k..(g + 1) * k];
-            for (t, &mask) in tables.iter().zip(&self.masks[g]) {
-                let key = extract(z, mask);
-                acc[t.out] += self.values[t.values + key];
+            for (t, &mask) in tables.iter().zip(masks) {
+                acc[t.out] += values[t.values + key(z, mask)];
             }
         }
     }
