@@ -10,7 +10,7 @@
 use faer::{Mat, Side};
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 
-use super::basis::{difference_matrix, difference_penalty, null_space_of, BSpline};
+use super::basis::{difference_matrix, difference_penalty, null_space_of, BSpline, Knots};
 use super::irls::solve;
 use super::{Gam, GamError, GamParams, GamReport, GamTerm, GamWarning, Smoothing, TermKind};
 use crate::data::{Dataset, FeatureKind};
@@ -231,10 +231,28 @@ fn numeric_of(ds: &Dataset, option: &'static str, name: &str) -> Result<usize, G
     Ok(j)
 }
 
-fn make_basis(col: ArrayView1<f64>, k: usize) -> (BSpline, Vec<f64>, Vec<f64>) {
-    let lo = col.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let basis = BSpline { lo, hi, k };
+/// The basis of a training column (missing values filled) with `k` functions, knots placed as
+/// asked, with its centring constraint and training basis means ([`centring`]).
+fn make_basis(col: ArrayView1<f64>, k: usize, knots: Knots) -> (BSpline, Vec<f64>, Vec<f64>) {
+    let basis = match knots {
+        Knots::Uniform => {
+            let lo = col.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            BSpline::uniform(lo, hi, k)
+        }
+        Knots::Quantile => {
+            let mut v = col.to_vec();
+            v.sort_by(f64::total_cmp);
+            BSpline::quantile(&v, k)
+        }
+    };
+    let (z, c) = centring(&basis, col);
+    (basis, z, c)
+}
+
+/// The training means c of a basis over `col` and the null space Z of cᵀ (k × (k − 1)).
+fn centring(basis: &BSpline, col: ArrayView1<f64>) -> (Vec<f64>, Vec<f64>) {
+    let k = basis.k;
     let mut c = vec![0.0; k];
     for &v in col {
         let (i, w) = basis.eval(v);
@@ -244,8 +262,7 @@ fn make_basis(col: ArrayView1<f64>, k: usize) -> (BSpline, Vec<f64>, Vec<f64>) {
     }
     let n = col.len().max(1) as f64;
     c.iter_mut().for_each(|v| *v /= n);
-    let z = null_space_of(&c);
-    (basis, z, c)
+    (null_space_of(&c), c)
 }
 
 fn distinct(col: ArrayView1<f64>) -> usize {
@@ -342,14 +359,15 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
                     specs.push(Spec::Linear { feature: j });
                 } else {
                     let k = n_splines.min(d);
-                    if k < n_splines {
+                    let (basis, z, _) = make_basis(xf.column(j), k, params.knots);
+                    // Quantile knots merge tied quantiles, which can shrink the basis further.
+                    if basis.k < n_splines {
                         warnings.push(GamWarning::ReducedBasis {
                             feature: f.name.clone(),
                             distinct: d,
-                            k,
+                            k: basis.k,
                         });
                     }
-                    let (basis, z, _) = make_basis(xf.column(j), k);
                     specs.push(Spec::Smooth {
                         feature: j,
                         basis,
@@ -385,7 +403,7 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
                         .into(),
                 });
             }
-            let (basis, z, c) = make_basis(xf.column(f), k);
+            let (basis, z, c) = make_basis(xf.column(f), k, params.knots);
             bases.push(basis);
             zs.push(z);
             cs.push(c);
