@@ -128,8 +128,9 @@ fn train_predict_explain_summary_and_shape_plots() {
 fn gam_flag_errors_are_usage_errors() {
     let data = repo("data/german_credit.csv");
     let data = data.to_str().unwrap();
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--model", "gbdt", "--n-splines", "8"], "glassbox: error: GAM flags (--n-splines, --lam, --monotone, ...) need --model gam\n"),
+        (&["--model", "gbdt", "--knots", "quantile"], "glassbox: error: GAM flags (--n-splines, --lam, --monotone, ...) need --model gam\n"),
         (&["--model", "gam", "--l1", "0.1"], "glassbox: error: --l1 applies to --model glm only; a GAM's smooths are penalised by --lam\n"),
         (&["--model", "gam", "--lam", "much"], "glassbox: error: --lam 'much': expected `auto` or a number ≥ 0\n"),
         (&["--model", "gam", "--monotone", "duration:up"], "glassbox: error: --monotone 'duration:up': the direction is +1 (increasing) or -1 (decreasing)\n"),

@@ -5,7 +5,7 @@
 
 use clap::Args;
 use glassbox::data::Dataset;
-use glassbox::model::gam::{Gam, GamParams, Smoothing};
+use glassbox::model::gam::{Gam, GamParams, Knots, Smoothing};
 use glassbox::model::AnyModel;
 
 use super::train_glm::GlmArgs;
@@ -21,6 +21,12 @@ pub struct GamArgs {
     /// Basis functions per margin of an interaction term (default 6).
     #[arg(long, value_name = "K")]
     pub tensor_splines: Option<usize>,
+    /// Knot placement: `uniform` (equally spaced over the training range, P-splines; default) or
+    /// `quantile` (at quantiles of the training values: flexibility where the rows are, and the
+    /// penalty shrinks towards a line in the rank rather than the raw value, which suits skewed
+    /// features).
+    #[arg(long, value_name = "uniform|quantile")]
+    pub knots: Option<KnotsArg>,
     /// Smoothing: `auto` (REML, per term; default) or one fixed λ for every smooth.
     #[arg(long, value_name = "auto|LAMBDA")]
     pub lam: Option<String>,
@@ -44,9 +50,28 @@ impl GamArgs {
     pub fn any(&self) -> bool {
         self.n_splines.is_some()
             || self.tensor_splines.is_some()
+            || self.knots.is_some()
             || self.lam.is_some()
             || self.monotone.is_some()
             || self.interactions.is_some()
+    }
+}
+
+/// `--knots` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum KnotsArg {
+    /// Equally spaced over the training range.
+    Uniform,
+    /// At quantiles of the training values.
+    Quantile,
+}
+
+impl From<KnotsArg> for Knots {
+    fn from(k: KnotsArg) -> Knots {
+        match k {
+            KnotsArg::Uniform => Knots::Uniform,
+            KnotsArg::Quantile => Knots::Quantile,
+        }
     }
 }
 
@@ -130,6 +155,9 @@ pub fn train(
     }
     if let Some(k) = gam.tensor_splines {
         params = params.tensor_splines(k);
+    }
+    if let Some(k) = gam.knots {
+        params = params.knots(k.into());
     }
     if let Some(l) = &gam.lam {
         if l != "auto" {

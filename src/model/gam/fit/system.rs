@@ -5,13 +5,13 @@
 //! Why rebuild it rather than store it: the model file keeps the β coefficients and the raw
 //! smoothing parameters, which are enough to predict; the θ model matrix (n × p) and the
 //! centring constraints are functions of the training data, so they are rebuilt from the same
-//! code the fit used ([`penalties`], [`make_basis`], [`Spec::row`]) given those data. That the
+//! code the fit used ([`penalties`], [`centring`], [`Spec::row`]) given those data. That the
 //! data are the training data is checked: every basis range must match, and the rebuilt linear
 //! predictor must equal the model's on every row.
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 
-use super::{make_basis, penalties, Spec, NULL_RIDGE};
+use super::{centring, penalties, Spec, NULL_RIDGE};
 use crate::model::gam::{Gam, GamError, TermKind};
 use crate::model::glm::{Family, LinkFunction};
 use crate::model::Model;
@@ -54,18 +54,23 @@ impl Gam {
             term: term.to_string(),
             problem,
         };
+        // The stored basis (knots included) with its centring rebuilt from the data; the data
+        // range must be the training range.
         let basis_of = |term: &str, f: usize, want: &crate::model::gam::BSpline| {
-            let (b, z, c) = make_basis(xf.column(f), want.k);
-            if b.lo != want.lo || b.hi != want.hi {
+            let col = xf.column(f);
+            let lo = col.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if lo != want.lo || hi != want.hi {
                 return Err(mismatch(
                     term,
                     format!(
-                        "the data range [{}, {}] differs from the training range [{}, {}]",
-                        b.lo, b.hi, want.lo, want.hi
+                        "the data range [{lo}, {hi}] differs from the training range [{}, {}]",
+                        want.lo, want.hi
                     ),
                 ));
             }
-            Ok((b, z, c))
+            let (z, c) = centring(want, col);
+            Ok((want.clone(), z, c))
         };
         let mut specs = Vec::new();
         let mut theta = vec![self.intercept()];
