@@ -33,7 +33,7 @@ use rayon::prelude::*;
 
 #[cfg(doc)]
 use super::tree::Tree;
-use super::tree::{Node, TreeEnsemble};
+use super::tree::{load_block, Node, TreeEnsemble};
 
 /// Bit of [`FlatNode::feature`] set when a missing value goes right.
 const NAN_RIGHT: u32 = 1 << 31;
@@ -205,14 +205,7 @@ impl FlatEnsemble {
                 || (Vec::new(), Vec::new()),
                 |(rows, acc): &mut (Vec<f64>, Vec<f64>), (mut o, xb)| {
                     let nb = xb.nrows();
-                    rows.clear();
-                    for r in xb.rows() {
-                        if self.f32_inputs {
-                            rows.extend(r.iter().map(|&v| v as f32 as f64));
-                        } else {
-                            rows.extend(r.iter().copied());
-                        }
-                    }
+                    load_block(rows, xb, self.f32_inputs);
                     acc.clear();
                     for _ in 0..nb {
                         acc.extend_from_slice(&self.base);

@@ -431,14 +431,7 @@ impl Model for TreeEnsemble {
                 || (Vec::new(), Vec::new()),
                 |(rows, acc), (mut o, xb)| {
                     let nb = xb.nrows();
-                    rows.clear();
-                    for r in xb.rows() {
-                        if self.f32_inputs {
-                            rows.extend(r.iter().map(|&v| v as f32 as f64));
-                        } else {
-                            rows.extend(r.iter().copied());
-                        }
-                    }
+                    load_block(rows, xb, self.f32_inputs);
                     acc.clear();
                     for _ in 0..nb {
                         acc.extend_from_slice(&self.base_score);
@@ -492,6 +485,19 @@ mod json_float {
                     "expected a number, \"inf\", \"-inf\" or \"NaN\", found \"{other}\""
                 ))),
             },
+        }
+    }
+}
+
+/// Copies a block of rows into `rows` (row-major), rounded to `f32` when the model compares in
+/// `f32` (XGBoost), as every tree walk expects them.
+pub(crate) fn load_block(rows: &mut Vec<f64>, xb: ArrayView2<f64>, f32_inputs: bool) {
+    rows.clear();
+    for r in xb.rows() {
+        if f32_inputs {
+            rows.extend(r.iter().map(|&v| v as f32 as f64));
+        } else {
+            rows.extend(r.iter().copied());
         }
     }
 }

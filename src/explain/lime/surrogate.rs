@@ -108,21 +108,7 @@ impl Gram {
                 g.yy[o] += yo * yo;
             }
         }
-        for o in 0..k {
-            for j in 0..m {
-                g.zy[j * k + o] = zy[o * m + j];
-            }
-        }
-        g.sw = n as f64;
-        g.sw2 = n as f64;
-        let mut counts = vec![0u32; m * m];
-        pair_counts(&bits, m, &mut counts);
-        for (d, &c) in g.zz.iter_mut().zip(&counts) {
-            *d = f64::from(c);
-        }
-        for j in 0..m {
-            g.mz[j] = g.zz[j * m + j];
-        }
+        g.finish_binary(n, &zy, &bits);
         g
     }
 
@@ -168,22 +154,29 @@ impl Gram {
         if n % 64 != 0 {
             flush(&mut block, n / 64);
         }
+        g.finish_binary(n, &zy, &bits);
+        g
+    }
+
+    /// Completes a Gram of `n` unit-weight binary samples from the output-major sums `zy`
+    /// (`zy[o * m + j]`) and the feature-major bit columns `bits` (`n.div_ceil(64)` words each).
+    fn finish_binary(&mut self, n: usize, zy: &[f64], bits: &[u64]) {
+        let (m, k) = (self.m, self.k);
         for o in 0..k {
             for j in 0..m {
-                g.zy[j * k + o] = zy[o * m + j];
+                self.zy[j * k + o] = zy[o * m + j];
             }
         }
-        g.sw = n as f64;
-        g.sw2 = n as f64;
+        self.sw = n as f64;
+        self.sw2 = n as f64;
         let mut counts = vec![0u32; m * m];
-        pair_counts(&bits, m, &mut counts);
-        for (d, &c) in g.zz.iter_mut().zip(&counts) {
+        pair_counts(bits, m, &mut counts);
+        for (d, &c) in self.zz.iter_mut().zip(&counts) {
             *d = f64::from(c);
         }
         for j in 0..m {
-            g.mz[j] = g.zz[j * m + j];
+            self.mz[j] = self.zz[j * m + j];
         }
-        g
     }
 
     /// Adds c × another Gram of unit-weight samples (a distance class). Only the upper triangle
