@@ -107,7 +107,11 @@ impl Dataset {
         unseen: UnseenPolicy,
     ) -> Result<Self> {
         let path = path.as_ref();
-        let df = read_table(path)?;
+        // Without a target every column the schema uses has a known type: no inference needed.
+        let df = match target {
+            None => super::read::read_table_with_schema(path, schema)?,
+            Some(_) => read_table(path)?,
+        };
         Self::from_frame_with_schema(&df, path, schema, target, unseen)
     }
 
