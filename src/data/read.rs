@@ -135,6 +135,11 @@ pub(crate) fn parse_csv(
         })
 }
 
+/// Below this size (bytes) a typed CSV read is parsed on one thread: splitting a small file between
+/// polars' threads cost more than it saved (1000 rows × 61 columns, 130 kB: 1.7 ms on one thread,
+/// 2.1 ms on two).
+const SMALL_CSV: usize = 1 << 20;
+
 /// Parses validated CSV bytes with the column types `dtypes` (one per header field, in order), or
 /// `None` when the typed read cannot stand in for inference: polars refused a value, or `scanner`
 /// (which has checked every byte parsed here) saw a blank field. The caller then reads the bytes
@@ -149,6 +154,7 @@ pub(crate) fn parse_csv_typed(
     }
     CsvReadOptions::default()
         .with_has_header(true)
+        .with_n_threads((bytes.len() < SMALL_CSV).then_some(1))
         // No row is looked at for types: every column starts as text, then takes its dtype.
         .with_infer_schema_length(Some(0))
         .with_dtype_overwrite(Some(dtypes))
