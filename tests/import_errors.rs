@@ -179,6 +179,110 @@ fn xgb_wrong_types_and_lengths() {
     check(e, &p, false, &["tree 5", "output 1", "the model has 1"]);
 }
 
+/// The importer reads the file straight into typed fields, so a value of the wrong kind anywhere
+/// (an object where a list belongs, a number among names, null) must still be named with its place.
+#[test]
+fn xgb_wrong_kinds_are_named_with_their_place() {
+    let (_d, p, e) = xgb_case(|v| v["learner"]["gradient_booster"] = json!([1, 2]));
+    check(
+        e,
+        &p,
+        false,
+        &["'learner.gradient_booster' should be an object but is a list"],
+    );
+    let (_d, p, e) = xgb_case(|v| *tree(v, 2) = json!("tree"));
+    check(
+        e,
+        &p,
+        false,
+        &["tree 2", "'tree' should be an object but is a string"],
+    );
+    let (_d, p, e) = xgb_case(|v| v["learner"]["feature_names"][1] = json!(7));
+    check(
+        e,
+        &p,
+        false,
+        &["'learner.feature_names'[1]: expected a string, found a number"],
+    );
+    let (_d, p, e) = xgb_case(|v| v["learner"]["learner_model_param"]["base_score"] = json!(null));
+    check(
+        e,
+        &p,
+        false,
+        &["base_score", "expected a string, found null"],
+    );
+    let (_d, p, e) = xgb_case(|v| tree(v, 1)["default_left"][2] = json!(2));
+    check(
+        e,
+        &p,
+        false,
+        &["tree 1", "'default_left'[2]: expected 0 or 1, found 2"],
+    );
+    let (_d, p, e) = xgb_case(|v| tree(v, 0)["split_indices"][1] = json!({"a": [1, 2]}));
+    check(
+        e,
+        &p,
+        false,
+        &[
+            "tree 0",
+            "'split_indices'[1]: expected an integer, found an object",
+        ],
+    );
+    let (_d, p, e) = xgb_case(|v| tree(v, 0)["sum_hessian"] = json!({"a": 1}));
+    check(
+        e,
+        &p,
+        false,
+        &["tree 0", "'sum_hessian': expected a list, found an object"],
+    );
+    let (_d, p, e) = xgb_case(|v| {
+        v["learner"]["gradient_booster"]["model"]["trees"] = json!(3);
+    });
+    check(
+        e,
+        &p,
+        false,
+        &["'gradient_booster.model.trees': expected a list, found a number"],
+    );
+}
+
+/// Escaped feature names (read as owned strings, not borrowed from the file) load as written.
+#[test]
+fn xgb_escaped_feature_names() {
+    let mut v = xgb_model("extra_xgb_logitraw");
+    v["learner"]["feature_names"] = json!(["a\"b", "caf\u{e9}", "c", "d"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "esc.json", &serde_json::to_string(&v).unwrap());
+    let model = AnyModel::load(&p).unwrap();
+    assert_eq!(
+        model.as_model().schema().names(),
+        ["a\"b", "café", "c", "d"]
+    );
+}
+
+/// A key given twice in one object is refused (a `Value` kept the last one silently).
+#[test]
+fn xgb_duplicate_key_is_refused() {
+    let text =
+        std::fs::read_to_string(common::fixture_dir("extra_xgb_logitraw").join("model.json"))
+            .unwrap();
+    let doubled = text.replacen(
+        "\"learner\":{",
+        "\"learner\":{\"objective\":{\"name\":\"reg:linear\"},",
+        1,
+    );
+    assert_ne!(doubled, text, "test bug: no learner key");
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "dup.json", &doubled);
+    let e = load_err(&p);
+    assert!(matches!(e, ModelError::NotAModel { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("duplicate field `objective`") && msg.contains("dup.json"),
+        "{msg}"
+    );
+}
+
 #[test]
 fn xgb_bad_categorical_sets() {
     let base = || xgb_model("extra_xgb_categorical_missing");

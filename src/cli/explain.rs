@@ -141,28 +141,32 @@ pub fn run(ctx: &Context, args: ExplainArgs) -> Result<(), CliError> {
             .into());
         }
     }
-    // The first chunk is read before anything else, so a bad input file is reported first, as
-    // when the whole file was read up front.
-    let mut input = RowStream::open(
-        ctx,
-        args.method.for_model(&model).name(),
-        &args.data,
-        &schema,
-        args.unseen.into(),
-        args.chunk_size,
-        args.rows,
-        args.id.as_deref(),
-    )?;
-    let mut pending = input.next_chunk()?;
-    let background = match &args.background {
-        Some(p) => Some(Dataset::load_with_schema(
-            p,
-            &schema,
-            None,
-            args.unseen.into(),
-        )?),
-        None => None,
-    };
+    // The background is read on a second thread while the first chunk of the input is read here.
+    // The input's error still comes first, as when the whole file was read up front.
+    let unseen = args.unseen.into();
+    let (input, background) = std::thread::scope(|scope| {
+        let schema = &schema;
+        let background = args
+            .background
+            .as_ref()
+            .map(|p| scope.spawn(move || Dataset::load_with_schema(p, schema, None, unseen)));
+        let input = RowStream::open(
+            ctx,
+            args.method.for_model(&model).name(),
+            &args.data,
+            schema,
+            unseen,
+            args.chunk_size,
+            args.rows,
+            args.id.as_deref(),
+        )
+        .and_then(|mut input| Ok((input.next_chunk()?, input)));
+        let background =
+            background.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (input, background)
+    });
+    let (mut pending, mut input) = input?;
+    let background = background.transpose()?;
     let method = args.method.for_model(&model);
     let mut options = ExplainOptions {
         output_space: args.output.into(),

@@ -10,11 +10,12 @@
 //! whole file; a chunk ends after `rows` data records, never inside a quoted field that spans lines.
 //! Each chunk — the header line followed by the chunk's lines — is parsed by polars as a file of its
 //! own, and [`DatasetChunks`] encodes it with the model's schema, shifting the row numbers of errors
-//! by the rows before the chunk. Types are inferred per chunk; that is harmless for numeric features
-//! (text is parsed as numbers either way) and for categorical features whose levels are numbers
-//! written the canonical way. Categorical features with other levels (`"1.50"`, `"007"`, words) are
-//! read as text in every chunk, so a chunk that happens to hold only numbers-looking values cannot
-//! turn `"1.50"` into `1.5`.
+//! by the rows before the chunk. Column types come from the model's schema (numbers as `Float64`,
+//! see [`super::read`]), with inference per chunk as the fallback for chunks the typed read refuses;
+//! inference is harmless for numeric features (text is parsed as numbers either way) and for
+//! categorical features whose levels are numbers written the canonical way. Categorical features
+//! with other levels (`"1.50"`, `"007"`, words) are read as text in every chunk, so a chunk that
+//! happens to hold only numbers-looking values cannot turn `"1.50"` into `1.5`.
 //!
 //! Rejected: polars' own batched CSV reader (in 0.52 its API is internal to the streaming engine,
 //! which needs `lazy` and its dependency tree), and byte-range splitting without a scan (line
@@ -34,8 +35,11 @@ use polars::prelude::*;
 
 use super::dataset::Dataset;
 use super::error::{DataError, Result};
-use super::read::{check_unique_names, io_error, parse_csv, CsvScanner};
-use super::schema::{FeatureKind, FeatureSchema, UnseenPolicy};
+use super::read::{
+    check_unique_names, io_error, parse_csv, parse_csv_typed, schema_dtypes, text_columns,
+    CsvScanner,
+};
+use super::schema::{FeatureSchema, UnseenPolicy};
 
 /// The chunks of a CSV or Parquet table, each with the 0-based index of its first row in the file.
 #[derive(Debug)]
@@ -55,6 +59,8 @@ enum Source {
         header: Vec<u8>,
         line: Vec<u8>,
         text_columns: Option<SchemaRef>,
+        /// Column types from a model's schema (see [`TableChunks::with_schema`]).
+        dtypes: Option<Arc<Vec<DataType>>>,
     },
     Parquet {
         /// Row ranges `(start, len)` of the row groups not yet read.
@@ -95,6 +101,21 @@ impl TableChunks {
         })
     }
 
+    /// Reads CSV columns with the types `schema` gives them instead of inferring them (see
+    /// [`super::read`]); the values read and the errors are the same. `text_columns` must be
+    /// those given to [`TableChunks::open`].
+    pub(crate) fn with_schema(mut self, schema: &FeatureSchema, text_columns: &[String]) -> Self {
+        if let Source::Csv {
+            scanner, dtypes, ..
+        } = &mut self.source
+        {
+            *dtypes = scanner
+                .header()
+                .and_then(|names| schema_dtypes(names, schema, text_columns));
+        }
+        self
+    }
+
     fn next_frame(&mut self) -> Result<Option<DataFrame>> {
         let path = &self.path;
         match &mut self.source {
@@ -104,6 +125,7 @@ impl TableChunks {
                 header,
                 line,
                 text_columns,
+                dtypes,
             } => {
                 let mut bytes = header.clone();
                 let first_record = scanner.records();
@@ -127,7 +149,13 @@ impl TableChunks {
                 if scanner.records() == first_record {
                     return Ok(None);
                 }
-                parse_csv(path, bytes, text_columns.clone()).map(Some)
+                if let Some(df) = dtypes
+                    .clone()
+                    .and_then(|d| parse_csv_typed(&bytes, scanner, d))
+                {
+                    return Ok(Some(df));
+                }
+                parse_csv(path, &bytes, text_columns.clone()).map(Some)
             }
             Source::Parquet { groups, pending } => {
                 if pending.as_ref().map_or(true, |p| p.height() == 0) {
@@ -231,6 +259,7 @@ fn open_csv(path: &Path, text_columns: &[String]) -> Result<Source> {
         header,
         line,
         text_columns,
+        dtypes: None,
     })
 }
 
@@ -369,7 +398,7 @@ impl Dataset {
     ) -> Result<DatasetChunks> {
         let mut text = text_columns(schema);
         text.extend(id_column.map(str::to_string));
-        let tables = TableChunks::open(path, rows, &text)?;
+        let tables = TableChunks::open(path, rows, &text)?.with_schema(schema, &text);
         Ok(DatasetChunks {
             tables,
             schema: schema.clone(),
@@ -396,25 +425,6 @@ impl Dataset {
         }
         Ok(ids)
     }
-}
-
-/// Categorical features whose levels are not all numbers in canonical form (or `true`/`false`):
-/// these must be read as text in every chunk (see the module docs).
-fn text_columns(schema: &FeatureSchema) -> Vec<String> {
-    schema
-        .features()
-        .iter()
-        .filter(|f| match &f.kind {
-            FeatureKind::Categorical { levels } => levels.iter().any(|l| {
-                let canonical = l
-                    .parse::<f64>()
-                    .is_ok_and(|v| super::schema::format_number(v) == *l);
-                !canonical && l != "true" && l != "false"
-            }),
-            _ => false,
-        })
-        .map(|f| f.name.clone())
-        .collect()
 }
 
 #[cfg(test)]
@@ -497,7 +507,7 @@ mod tests {
         let f = file("c\n1.50\n2\nabc\n");
         let schema = FeatureSchema::new(vec![Feature {
             name: "c".into(),
-            kind: FeatureKind::Categorical {
+            kind: super::super::schema::FeatureKind::Categorical {
                 levels: vec!["1.50".into(), "2".into(), "abc".into()],
             },
         }]);
@@ -507,5 +517,171 @@ mod tests {
                 .map(|c| c.unwrap().1.x()[[0, 0]])
                 .collect();
         assert_eq!(values, [0.0, 1.0, 2.0]);
+    }
+
+    type Read = std::result::Result<Vec<u64>, String>;
+
+    /// The bits of a value read, with `-0` as `0`: inference reads `-0` as the integer 0 when its
+    /// column holds only integers and as `-0.0` otherwise; the typed read always gives `-0.0`,
+    /// which compares equal to 0 in every model.
+    fn zero_bits(v: f64) -> u64 {
+        if v == 0.0 {
+            0
+        } else {
+            v.to_bits()
+        }
+    }
+
+    /// The typed and the inferring read agree — except where inference alone fails: a column
+    /// whose integers are all beyond i64 is inferred as i64, which polars then cannot parse; the
+    /// typed read reads them as the numbers they are.
+    fn same_or_inference_fails(typed: Read, inferred: Read, what: &str) {
+        match (&typed, &inferred) {
+            (Ok(_), Err(e)) if e.contains("could not parse") && e.contains("as dtype `i64`") => {}
+            _ => assert_eq!(typed, inferred, "{what}"),
+        }
+    }
+
+    /// The typed read (column types from the schema) is a fast path only: on every input, tricky
+    /// ones included, it must give what the inferring read gives — the same values bit for bit, or
+    /// the same error — both for whole files and in chunks.
+    #[test]
+    fn typed_read_matches_inference() {
+        use super::super::read::{read_table_with_schema, text_columns};
+        use super::super::schema::{Feature, FeatureKind};
+        let cat = |levels: &[&str]| FeatureKind::Categorical {
+            levels: levels.iter().map(|l| l.to_string()).collect(),
+        };
+        // `k` (number levels) has no exact type: with it the file is read the inferring way.
+        let typed_schema = FeatureSchema::new(vec![
+            Feature {
+                name: "x".into(),
+                kind: FeatureKind::Numeric,
+            },
+            Feature {
+                name: "c".into(),
+                kind: FeatureKind::CategoryCode,
+            },
+            Feature {
+                name: "t".into(),
+                kind: cat(&["a", "b", "1.50"]),
+            },
+        ]);
+        let mut features = typed_schema.features().to_vec();
+        features.insert(
+            2,
+            Feature {
+                name: "k".into(),
+                kind: cat(&["1", "2", "3"]),
+            },
+        );
+        let full_schema = FeatureSchema::new(features);
+        let header: Vec<String> = ["x", "c", "k", "t", "id"].map(String::from).to_vec();
+        let typed_header = schema_dtypes(&header, &typed_schema, &text_columns(&typed_schema));
+        assert!(
+            typed_header.is_some(),
+            "the test must exercise the typed read"
+        );
+        assert!(schema_dtypes(&header, &full_schema, &text_columns(&full_schema)).is_none());
+        let good = "1.5,0,1,a,r1\n2,1,2,b,r2\n";
+        let fields = [
+            "0",
+            "17",
+            "-3",
+            "+5",
+            ".5",
+            "5.",
+            "1e3",
+            "1E-3",
+            "\"2.5\"",
+            " 5",
+            "\t5",
+            "5 ",
+            " ",
+            "\"\"",
+            "\" \"",
+            "",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "Infinity",
+            "abc",
+            "true",
+            "0x10",
+            "1_000",
+            "\"1,000\"",
+            "12345678901234567890",
+            "1e400",
+            "4.0",
+            "1.0",
+            "-1",
+            "0.5",
+            "1.50",
+            "c",
+            "-0",
+            "-0.0",
+            "007",
+        ];
+        let mut cases = vec![
+            good.to_string(),
+            format!("{good}\n3,2,3,a,r3\n"),
+            good.replace('\n', "\r\n"),
+        ];
+        for v in fields {
+            for col in 0..4 {
+                let mut row = vec!["1", "1", "2", "b", "id"];
+                row[col] = v;
+                cases.push(format!("{good}{}\n", row.join(",")));
+            }
+        }
+        // Columns in another order, a missing feature, an extra column only.
+        cases.push("t,id,k,c,x\na,1,2,0,3.5\n".into());
+        cases.push("x,c,t\n1,2,a\n".into());
+        for (body, schema) in cases
+            .iter()
+            .flat_map(|b| [(b, &typed_schema), (b, &full_schema)])
+        {
+            let text = if body.starts_with('t') || body.starts_with("x,c,t\n") {
+                body.clone()
+            } else {
+                format!("x,c,k,t,id\n{body}")
+            };
+            let f = file(&text);
+            let describe = |r: Result<Dataset>| match r {
+                Ok(ds) => Ok(ds.x().iter().map(|&v| zero_bits(v)).collect::<Vec<_>>()),
+                Err(e) => Err(e.to_string()),
+            };
+            let inferred = describe(super::super::read_table(f.path()).and_then(|df| {
+                Dataset::from_frame_with_schema(&df, f.path(), schema, None, UnseenPolicy::Error)
+            }));
+            let typed = describe(read_table_with_schema(f.path(), schema).and_then(|df| {
+                Dataset::from_frame_with_schema(&df, f.path(), schema, None, UnseenPolicy::Error)
+            }));
+            same_or_inference_fails(typed, inferred, &text);
+            let text_cols = text_columns(schema);
+            let chunked = |typed: bool| {
+                let mut tables = TableChunks::open(f.path(), 2, &text_cols).unwrap();
+                if typed {
+                    tables = tables.with_schema(schema, &text_cols);
+                }
+                let chunks = DatasetChunks {
+                    tables,
+                    schema: schema.clone(),
+                    unseen: UnseenPolicy::Error,
+                    remaining: None,
+                    id_column: None,
+                };
+                let mut bits = Vec::new();
+                for c in chunks {
+                    match c {
+                        Ok((_, ds)) => bits.extend(ds.x().iter().map(|&v| zero_bits(v))),
+                        Err(e) => return Err(e.to_string()),
+                    }
+                }
+                Ok(bits)
+            };
+            same_or_inference_fails(chunked(true), chunked(false), &format!("chunks of {text}"));
+        }
     }
 }

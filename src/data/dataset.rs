@@ -107,7 +107,11 @@ impl Dataset {
         unseen: UnseenPolicy,
     ) -> Result<Self> {
         let path = path.as_ref();
-        let df = read_table(path)?;
+        // Without a target every column the schema uses has a known type: no inference needed.
+        let df = match target {
+            None => super::read::read_table_with_schema(path, schema)?,
+            Some(_) => read_table(path)?,
+        };
         Self::from_frame_with_schema(&df, path, schema, target, unseen)
     }
 
@@ -401,11 +405,24 @@ fn numeric_values(path: &Path, s: &Series) -> Result<Vec<f64>> {
         DataType::Null => vec![f64::NAN; s.len()],
         dt if dt.is_primitive_numeric() || matches!(dt, DataType::Boolean) => {
             let cast = s.cast(&DataType::Float64).map_err(|e| parse_err(path, e))?;
-            cast.f64()
-                .map_err(|e| parse_err(path, e))?
-                .into_iter()
-                .map(|v| v.unwrap_or(f64::NAN))
-                .collect()
+            let ca = cast.f64().map_err(|e| parse_err(path, e))?;
+            let mut out = Vec::with_capacity(ca.len());
+            // Straight from each chunk's value buffer; missing values (nulls) become NaN.
+            for arr in ca.downcast_iter() {
+                match arr.validity().filter(|valid| valid.unset_bits() > 0) {
+                    None => out.extend_from_slice(arr.values()),
+                    Some(valid) => {
+                        out.extend(arr.values().iter().zip(valid.iter()).map(|(&v, ok)| {
+                            if ok {
+                                v
+                            } else {
+                                f64::NAN
+                            }
+                        }))
+                    }
+                }
+            }
+            out
         }
         other => {
             return Err(DataError::UnsupportedType {
@@ -417,10 +434,14 @@ fn numeric_values(path: &Path, s: &Series) -> Result<Vec<f64>> {
     };
     // A NaN here came either from a missing field (polars null) or from "NaN" text in the file;
     // only the latter is an error, so look at the nulls to tell them apart.
-    let nulls = s.is_null();
+    // The null mask is only built when there is a NaN to tell apart.
+    let mut nulls: Option<BooleanChunked> = None;
     for (i, v) in out.iter().enumerate() {
-        let is_null = nulls.get(i).unwrap_or(false);
-        if !v.is_finite() && !(v.is_nan() && is_null) {
+        if v.is_finite() {
+            continue;
+        }
+        let is_null = v.is_nan() && nulls.get_or_insert_with(|| s.is_null()).get(i) == Some(true);
+        if !is_null {
             return Err(DataError::NonFinite {
                 path: path.into(),
                 column: col_name(s),

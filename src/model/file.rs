@@ -173,13 +173,18 @@ impl AnyModel {
             return Err(not_a_model("the file is empty"));
         }
         if trimmed.starts_with('{') {
-            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            // One typed pass reads an XGBoost model outright and only tells a glassbox file by its
+            // tag (its model is skipped here and read by `load_glassbox`).
+            let doc: import::xgboost::Document = serde_json::from_str(text).map_err(|e| {
                 if e.is_eof() {
                     not_a_model(&format!(
                         "the JSON ends early, at line {} column {}: the file looks truncated",
                         e.line(),
                         e.column()
                     ))
+                } else if e.is_data() {
+                    // A key given twice in one object.
+                    not_a_model(&format!("invalid JSON: {e}"))
                 } else {
                     not_a_model(&format!(
                         "invalid JSON at line {} column {}",
@@ -188,11 +193,11 @@ impl AnyModel {
                     ))
                 }
             })?;
-            if value.get("format").and_then(|v| v.as_str()) == Some(FORMAT_TAG) {
-                return load_glassbox(path, value);
+            if doc.format() == Some(FORMAT_TAG) {
+                return load_glassbox(path, text);
             }
-            if value.get("learner").is_some() {
-                return import::xgboost::from_json(path, &value).map(AnyModel::TreeEnsemble);
+            if doc.has_learner() {
+                return import::xgboost::from_document(path, &doc).map(AnyModel::TreeEnsemble);
             }
             return Err(not_a_model(
                 "a JSON object, but neither a glassbox nor an XGBoost model",
@@ -205,12 +210,11 @@ impl AnyModel {
     }
 }
 
-fn load_glassbox(path: &Path, value: serde_json::Value) -> Result<AnyModel> {
-    let head: EnvelopeHead =
-        serde_json::from_value(value.clone()).map_err(|e| ModelError::Corrupt {
-            path: path.into(),
-            message: format!("no valid format_version: {e}"),
-        })?;
+fn load_glassbox(path: &Path, text: &str) -> Result<AnyModel> {
+    let head: EnvelopeHead = serde_json::from_str(text).map_err(|e| ModelError::Corrupt {
+        path: path.into(),
+        message: format!("no valid format_version: {e}"),
+    })?;
     if head.format_version > FORMAT_VERSION {
         return Err(ModelError::NewerFormat {
             path: path.into(),
@@ -218,7 +222,7 @@ fn load_glassbox(path: &Path, value: serde_json::Value) -> Result<AnyModel> {
             supported: FORMAT_VERSION,
         });
     }
-    let envelope: EnvelopeIn = serde_json::from_value(value).map_err(|e| ModelError::Corrupt {
+    let envelope: EnvelopeIn = serde_json::from_str(text).map_err(|e| ModelError::Corrupt {
         path: path.into(),
         message: e.to_string(),
     })?;

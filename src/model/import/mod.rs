@@ -12,6 +12,7 @@
 //! dangling children, no NaN thresholds), and every problem is reported as a
 //! [`ModelError`] naming the file, the tree and the node.
 
+mod json;
 pub mod lightgbm;
 pub mod xgboost;
 

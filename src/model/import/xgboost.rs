@@ -28,11 +28,13 @@
 //! has no cover for categorical nodes. UBJSON (`.ubj`) is not read; convert with
 //! `Booster.save_model("model.json")`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde_json::Value;
+use serde::Deserialize;
 
+use super::json::{Element, List, Obj, ObjList, Scalar};
 use super::{
     check_unique_names, corrupt, output_names, set_bit, unsupported, validated, ImportError,
     ImportResult,
@@ -50,7 +52,7 @@ const MAX_CATEGORY: i64 = 1 << 24;
 const MAX_TREE_WORDS: usize = 1 << 22;
 
 /// Reads an XGBoost JSON model (the parsed content of the file at `path`, which only labels
-/// errors).
+/// errors; see [`Document`]).
 ///
 /// Supported: `gbtree` and `dart` boosters; objectives `binary:logistic`, `binary:logitraw`,
 /// `reg:logistic` (logistic link), `reg:squarederror`, `reg:linear`, `reg:squaredlogerror`,
@@ -63,8 +65,142 @@ const MAX_TREE_WORDS: usize = 1 << 22;
 /// link glassbox lacks (survival, ranking), multi-output trees or a format
 /// version other than 1.x–3.x; [`ModelError::Corrupt`](crate::model::ModelError::Corrupt) for a
 /// missing or mistyped field or an inconsistent tree, naming the field, tree and node.
-pub fn from_json(path: &Path, value: &Value) -> Result<TreeEnsemble> {
-    parse(value).map_err(|e| e.into_model_error(path))
+pub(crate) fn from_document(path: &Path, doc: &Document) -> Result<TreeEnsemble> {
+    parse(doc).map_err(|e| e.into_model_error(path))
+}
+
+/// An XGBoost JSON model file as deserialised in one pass, straight into the fields glassbox reads
+/// (everything else is skipped unparsed); wrong types are kept for the messages (see
+/// [`super::json`]).
+///
+/// `format` is glassbox's own tag: it is read in the same pass so that
+/// [`AnyModel::load`](crate::model::AnyModel::load) tells glassbox files from XGBoost files
+/// without parsing either twice.
+#[derive(Deserialize)]
+pub(crate) struct Document<'a> {
+    #[serde(default, borrow)]
+    format: Scalar<'a>,
+    #[serde(default)]
+    version: List<i64>,
+    #[serde(default, borrow)]
+    learner: Obj<Learner<'a>>,
+}
+
+impl Document<'_> {
+    /// The top-level `format` string (glassbox model files have one).
+    pub(crate) fn format(&self) -> Option<&str> {
+        self.format.as_str()
+    }
+
+    /// True when the file has a `learner` (of any type): an XGBoost model, or a broken one.
+    pub(crate) fn has_learner(&self) -> bool {
+        !matches!(self.learner, Obj::Missing)
+    }
+}
+
+#[derive(Deserialize)]
+struct Learner<'a> {
+    #[serde(default, borrow)]
+    learner_model_param: Obj<ModelParam<'a>>,
+    #[serde(default, borrow)]
+    objective: Obj<ObjectiveJson<'a>>,
+    #[serde(default, borrow)]
+    gradient_booster: Obj<Booster<'a>>,
+    #[serde(default, borrow)]
+    feature_names: List<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    feature_types: List<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ModelParam<'a> {
+    #[serde(default, borrow)]
+    num_feature: Scalar<'a>,
+    #[serde(default, borrow)]
+    num_class: Scalar<'a>,
+    #[serde(default, borrow)]
+    num_target: Scalar<'a>,
+    #[serde(default, borrow)]
+    base_score: Scalar<'a>,
+}
+
+#[derive(Deserialize)]
+struct ObjectiveJson<'a> {
+    #[serde(default, borrow)]
+    name: Scalar<'a>,
+}
+
+/// `gradient_booster`: `model` for gbtree; `gbtree.model` and `weight_drop` for dart.
+#[derive(Deserialize)]
+struct Booster<'a> {
+    #[serde(default, borrow)]
+    name: Scalar<'a>,
+    #[serde(default, borrow)]
+    model: Obj<Trees<'a>>,
+    #[serde(default, borrow)]
+    gbtree: Obj<DartInner<'a>>,
+    #[serde(default)]
+    weight_drop: List<f64>,
+}
+
+#[derive(Deserialize)]
+struct DartInner<'a> {
+    #[serde(default, borrow)]
+    model: Obj<Trees<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Trees<'a> {
+    #[serde(default, borrow)]
+    trees: ObjList<TreeJson<'a>>,
+    #[serde(default)]
+    tree_info: List<i64>,
+    #[serde(default, borrow)]
+    gbtree_model_param: Obj<TreesParam<'a>>,
+}
+
+#[derive(Deserialize)]
+struct TreesParam<'a> {
+    #[serde(default, borrow)]
+    num_trees: Scalar<'a>,
+}
+
+#[derive(Deserialize)]
+struct TreeJson<'a> {
+    #[serde(default, borrow)]
+    tree_param: Obj<TreeParam<'a>>,
+    #[serde(default)]
+    left_children: List<i64>,
+    #[serde(default)]
+    right_children: List<i64>,
+    #[serde(default)]
+    split_indices: List<i64>,
+    #[serde(default)]
+    split_conditions: List<f64>,
+    #[serde(default)]
+    default_left: List<bool>,
+    #[serde(default)]
+    sum_hessian: List<f64>,
+    #[serde(default)]
+    split_type: List<i64>,
+    #[serde(default)]
+    categories: List<i64>,
+    #[serde(default)]
+    categories_nodes: List<i64>,
+    #[serde(default)]
+    categories_segments: List<i64>,
+    #[serde(default)]
+    categories_sizes: List<i64>,
+}
+
+#[derive(Deserialize)]
+struct TreeParam<'a> {
+    #[serde(default, borrow)]
+    num_nodes: Scalar<'a>,
+    #[serde(default, borrow)]
+    size_leaf_vector: Scalar<'a>,
+    #[serde(default, borrow)]
+    num_deleted: Scalar<'a>,
 }
 
 /// How the objective maps to glassbox: link, the scale `base_score` is stored on, multiclass.
@@ -114,26 +250,30 @@ fn objective(name: &str) -> ImportResult<Objective> {
     }
 }
 
-fn parse(root: &Value) -> ImportResult<TreeEnsemble> {
-    let version = version(root)?;
-    let learner = get(root, "learner", "")?;
-    let lmp = get(learner, "learner_model_param", "learner")?;
+fn parse(doc: &Document) -> ImportResult<TreeEnsemble> {
+    let version = version(doc)?;
+    let learner = object(&doc.learner, "learner", "")?;
+    let lmp = object(
+        &learner.learner_model_param,
+        "learner_model_param",
+        "learner",
+    )?;
     let at_lmp = "learner.learner_model_param";
     let n_features = usize_param(
-        get(lmp, "num_feature", at_lmp)?,
+        scalar(&lmp.num_feature, "num_feature", at_lmp)?,
         "learner_model_param.num_feature",
     )?;
-    let num_class = match lmp.get("num_class") {
-        Some(v) => usize_param(v, "learner_model_param.num_class")?,
-        None => 0,
+    let num_class = match &lmp.num_class {
+        Scalar::Missing => 0,
+        v => usize_param(v, "learner_model_param.num_class")?,
     };
-    let num_target = match lmp.get("num_target") {
-        Some(v) => usize_param(v, "learner_model_param.num_target")?,
-        None => 1,
+    let num_target = match &lmp.num_target {
+        Scalar::Missing => 1,
+        v => usize_param(v, "learner_model_param.num_target")?,
     };
     let obj_name = as_str(
-        get(
-            get(learner, "objective", "learner")?,
+        scalar(
+            &object(&learner.objective, "objective", "learner")?.name,
             "name",
             "learner.objective",
         )?,
@@ -154,32 +294,42 @@ fn parse(root: &Value) -> ImportResult<TreeEnsemble> {
         corrupt!("{n_outputs} outputs is not plausible");
     }
 
-    let base_score = base_score(get(lmp, "base_score", at_lmp)?, n_outputs, &obj)?;
+    let base_score = base_score(
+        scalar(&lmp.base_score, "base_score", at_lmp)?,
+        n_outputs,
+        &obj,
+    )?;
     let mut schema = schema(learner, n_features)?;
 
-    let gb = get(learner, "gradient_booster", "learner")?;
+    let gb = object(&learner.gradient_booster, "gradient_booster", "learner")?;
     let gb_name = as_str(
-        get(gb, "name", "learner.gradient_booster")?,
+        scalar(&gb.name, "name", "learner.gradient_booster")?,
         "learner.gradient_booster.name",
     )?;
     let (model, weight_drop) = match gb_name {
-        "gbtree" => (get(gb, "model", "learner.gradient_booster")?, None),
+        "gbtree" => (object(&gb.model, "model", "learner.gradient_booster")?, None),
         "dart" => {
-            let inner = get(gb, "gbtree", "learner.gradient_booster")?;
-            let model = get(inner, "model", "learner.gradient_booster.gbtree")?;
-            let w = f64_list(get(gb, "weight_drop", "learner.gradient_booster")?, "learner.gradient_booster.weight_drop")?;
+            let inner = object(&gb.gbtree, "gbtree", "learner.gradient_booster")?;
+            let model = object(&inner.model, "model", "learner.gradient_booster.gbtree")?;
+            let w = list(&gb.weight_drop, "weight_drop", "learner.gradient_booster", "learner.gradient_booster.weight_drop")?;
             (model, Some(w))
         }
         "gblinear" => unsupported!("gblinear (linear booster) models are not tree ensembles; glassbox imports gbtree and dart boosters only"),
         other => unsupported!("booster '{other}' is not supported (gbtree and dart are)"),
     };
     let at_model = "learner.gradient_booster.model";
-    let trees_json = as_array(
-        get(model, "trees", at_model)?,
-        "gradient_booster.model.trees",
-    )?;
-    let tree_info = i64_list(
-        get(model, "tree_info", at_model)?,
+    let trees_json = match &model.trees {
+        ObjList::Is(trees) => trees,
+        ObjList::Missing => corrupt!("no 'trees' field in '{at_model}'"),
+        ObjList::Not(k) => corrupt!(
+            "'gradient_booster.model.trees': expected a list, found {}",
+            k.name()
+        ),
+    };
+    let tree_info = list(
+        &model.tree_info,
+        "tree_info",
+        at_model,
         "gradient_booster.model.tree_info",
     )?;
     if tree_info.len() != trees_json.len() {
@@ -189,13 +339,13 @@ fn parse(root: &Value) -> ImportResult<TreeEnsemble> {
             trees_json.len()
         );
     }
-    if let Some(num_trees) = model
-        .get("gbtree_model_param")
-        .and_then(|p| p.get("num_trees"))
-    {
-        let declared = usize_param(num_trees, "gbtree_model_param.num_trees")?;
-        if declared != trees_json.len() {
-            corrupt!("gbtree_model_param.num_trees says {declared} trees but {} are stored (is the file truncated?)", trees_json.len());
+    if let Obj::Is(param) = &model.gbtree_model_param {
+        let num_trees = &param.num_trees;
+        if !matches!(num_trees, Scalar::Missing) {
+            let declared = usize_param(num_trees, "gbtree_model_param.num_trees")?;
+            if declared != trees_json.len() {
+                corrupt!("gbtree_model_param.num_trees says {declared} trees but {} are stored (is the file truncated?)", trees_json.len());
+            }
         }
     }
     if let Some(w) = &weight_drop {
@@ -239,8 +389,8 @@ fn parse(root: &Value) -> ImportResult<TreeEnsemble> {
 }
 
 /// The `version` triple; only major versions 1–3 are known.
-fn version(root: &Value) -> ImportResult<String> {
-    let v = i64_list(get(root, "version", "")?, "version")?;
+fn version(doc: &Document) -> ImportResult<String> {
+    let v = list(&doc.version, "version", "", "version")?;
     if v.is_empty() {
         corrupt!("'version' is an empty list");
     }
@@ -256,11 +406,13 @@ fn version(root: &Value) -> ImportResult<String> {
 }
 
 /// Parses `"5E-1"`, `"[3E-1]"` or `"[a,b,c]"` (or a bare number) into one margin per output.
-fn base_score(v: &Value, n_outputs: usize, obj: &Objective) -> ImportResult<Vec<f64>> {
+fn base_score(v: &Scalar, n_outputs: usize, obj: &Objective) -> ImportResult<Vec<f64>> {
     let at = "learner_model_param.base_score";
     let raw: Vec<f64> = match v {
-        Value::Number(n) => vec![n.as_f64().unwrap_or(f64::NAN)],
-        Value::String(s) => {
+        Scalar::Int(_) | Scalar::UInt(_) | Scalar::Float(_) => {
+            vec![v.as_f64().unwrap_or(f64::NAN)]
+        }
+        Scalar::Str(s) => {
             let inner = s.trim().trim_start_matches('[').trim_end_matches(']');
             let mut out = Vec::new();
             for part in inner.split(',') {
@@ -271,7 +423,7 @@ fn base_score(v: &Value, n_outputs: usize, obj: &Objective) -> ImportResult<Vec<
             }
             out
         }
-        other => corrupt!("{at}: expected a string, found {}", type_name(other)),
+        other => corrupt!("{at}: expected a string, found {}", other.kind_name()),
     };
     let mut values = match raw.len() {
         1 => vec![raw[0]; n_outputs],
@@ -306,24 +458,27 @@ fn base_score(v: &Value, n_outputs: usize, obj: &Objective) -> ImportResult<Vec<
 }
 
 /// Feature names (`f0..` when absent, as XGBoost names them) and kinds (`"c"` = categorical).
-fn schema(learner: &Value, n_features: usize) -> ImportResult<FeatureSchema> {
-    let names = match learner.get("feature_names") {
-        Some(v) if !is_empty_list(v) => {
-            let names = string_list(v, "learner.feature_names")?;
+fn schema(learner: &Learner, n_features: usize) -> ImportResult<FeatureSchema> {
+    let names = match &learner.feature_names {
+        List::Missing => (0..n_features).map(|j| format!("f{j}")).collect(),
+        List::Is(v, None) if v.is_empty() => (0..n_features).map(|j| format!("f{j}")).collect(),
+        v => {
+            let names = list(v, "feature_names", "learner", "learner.feature_names")?;
             if names.len() != n_features {
                 corrupt!(
                     "learner.feature_names has {} names but num_feature is {n_features}",
                     names.len()
                 );
             }
-            names
+            names.iter().map(|n| n.to_string()).collect::<Vec<String>>()
         }
-        _ => (0..n_features).map(|j| format!("f{j}")).collect(),
     };
     check_unique_names(&names)?;
-    let types = match learner.get("feature_types") {
-        Some(v) if !is_empty_list(v) => {
-            let types = string_list(v, "learner.feature_types")?;
+    let types: &[Cow<str>] = match &learner.feature_types {
+        List::Missing => &[],
+        List::Is(v, None) if v.is_empty() => &[],
+        v => {
+            let types = list(v, "feature_types", "learner", "learner.feature_types")?;
             if types.len() != n_features {
                 corrupt!(
                     "learner.feature_types has {} entries but num_feature is {n_features}",
@@ -332,14 +487,13 @@ fn schema(learner: &Value, n_features: usize) -> ImportResult<FeatureSchema> {
             }
             types
         }
-        _ => vec![String::new(); n_features],
     };
     let features = names
         .into_iter()
-        .zip(types)
-        .map(|(name, ty)| Feature {
+        .enumerate()
+        .map(|(j, name)| Feature {
             name,
-            kind: if ty == "c" {
+            kind: if types.get(j).is_some_and(|t| t == "c") {
                 FeatureKind::CategoryCode
             } else {
                 FeatureKind::Numeric
@@ -370,42 +524,43 @@ fn mark_categorical_splits(schema: &mut FeatureSchema, trees: &[Tree]) {
 }
 
 /// One tree. `scale` is the dart weight (1 for gbtree).
-fn parse_tree(tj: &Value, scale: f64) -> ImportResult<Tree> {
-    let param = get(tj, "tree_param", "tree")?;
+fn parse_tree(tj: &Obj<TreeJson>, scale: f64) -> ImportResult<Tree> {
+    let tj = match tj {
+        Obj::Is(t) => t,
+        Obj::Missing => corrupt!("no tree"),
+        Obj::Not(k) => corrupt!("'tree' should be an object but is {}", k.name()),
+    };
+    let param = object(&tj.tree_param, "tree_param", "tree")?;
     let n = usize_param(
-        get(param, "num_nodes", "tree_param")?,
+        scalar(&param.num_nodes, "num_nodes", "tree_param")?,
         "tree_param.num_nodes",
     )?;
     if n == 0 {
         corrupt!("tree_param.num_nodes is 0");
     }
-    if let Some(s) = param.get("size_leaf_vector") {
-        let s = usize_param(s, "tree_param.size_leaf_vector")?;
+    if !matches!(param.size_leaf_vector, Scalar::Missing) {
+        let s = usize_param(&param.size_leaf_vector, "tree_param.size_leaf_vector")?;
         if s > 1 {
             unsupported!("multi-output trees (size_leaf_vector = {s}, multi_strategy=multi_output_tree) are not supported; train with multi_strategy=one_output_per_tree");
         }
     }
-    let num_deleted = match param.get("num_deleted") {
-        Some(v) => usize_param(v, "tree_param.num_deleted")?,
-        None => 0,
+    let num_deleted = match &param.num_deleted {
+        Scalar::Missing => 0,
+        v => usize_param(v, "tree_param.num_deleted")?,
     };
-    let sized = |key: &str| -> ImportResult<&Value> {
-        let v = get(tj, key, "tree")?;
-        match v.as_array() {
-            Some(a) if a.len() == n => Ok(v),
-            Some(a) => corrupt!("'{key}' has {} entries but num_nodes is {n}", a.len()),
-            None => corrupt!("'{key}': expected a list, found {}", type_name(v)),
+    let left = sized(&tj.left_children, "left_children", n)?;
+    let right = sized(&tj.right_children, "right_children", n)?;
+    let feature = sized(&tj.split_indices, "split_indices", n)?;
+    let cond = sized(&tj.split_conditions, "split_conditions", n)?;
+    let default_left = sized(&tj.default_left, "default_left", n)?;
+    let hess = sized(&tj.sum_hessian, "sum_hessian", n)?;
+    let zeros;
+    let split_type = match &tj.split_type {
+        List::Missing => {
+            zeros = vec![0; n];
+            &zeros[..]
         }
-    };
-    let left = i64_list(sized("left_children")?, "left_children")?;
-    let right = i64_list(sized("right_children")?, "right_children")?;
-    let feature = i64_list(sized("split_indices")?, "split_indices")?;
-    let cond = f64_list(sized("split_conditions")?, "split_conditions")?;
-    let default_left = bool_list(sized("default_left")?, "default_left")?;
-    let hess = f64_list(sized("sum_hessian")?, "sum_hessian")?;
-    let split_type = match tj.get("split_type") {
-        Some(_) => i64_list(sized("split_type")?, "split_type")?,
-        None => vec![0; n],
+        v => sized(v, "split_type", n)?,
     };
     let categories = categories(tj)?;
 
@@ -494,17 +649,17 @@ fn parse_tree(tj: &Value, scale: f64) -> ImportResult<Tree> {
 
 /// The category set of each categorical node: `categories_nodes[k]` owns
 /// `categories[categories_segments[k] .. + categories_sizes[k]]`.
-fn categories(tj: &Value) -> ImportResult<HashMap<usize, Vec<i64>>> {
-    let list = |key: &str| -> ImportResult<Vec<i64>> {
-        match tj.get(key) {
-            Some(v) => i64_list(v, key),
-            None => Ok(Vec::new()),
+fn categories(tj: &TreeJson) -> ImportResult<HashMap<usize, Vec<i64>>> {
+    let optional = |v: &'_ List<i64>, key: &str| -> ImportResult<Vec<i64>> {
+        match v {
+            List::Missing => Ok(Vec::new()),
+            v => list(v, key, "tree", key).map(<[i64]>::to_vec),
         }
     };
-    let cats = list("categories")?;
-    let nodes = list("categories_nodes")?;
-    let segments = list("categories_segments")?;
-    let sizes = list("categories_sizes")?;
+    let cats = optional(&tj.categories, "categories")?;
+    let nodes = optional(&tj.categories_nodes, "categories_nodes")?;
+    let segments = optional(&tj.categories_segments, "categories_segments")?;
+    let sizes = optional(&tj.categories_sizes, "categories_sizes")?;
     if nodes.len() != segments.len() || nodes.len() != sizes.len() {
         corrupt!(
             "categories_nodes, categories_segments and categories_sizes differ in length ({}, {}, {})",
@@ -561,126 +716,90 @@ fn drop_unreachable(tree: &mut Tree) {
     tree.nodes = nodes;
 }
 
-// ---- JSON access with locations in the messages ----
+// ---- typed JSON access with locations in the messages ----
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
+/// `'{within}'`, or "the top level".
+fn place(within: &str) -> String {
+    if within.is_empty() {
+        "the top level".to_string()
+    } else {
+        format!("'{within}'")
     }
 }
 
-/// A value for an error message: scalars as written (shortened), containers by kind.
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Array(_) | Value::Object(_) => type_name(v).to_string(),
-        _ => {
-            let text = v.to_string();
-            if text.chars().count() > 40 {
-                format!("{}…", text.chars().take(40).collect::<String>())
+/// The object in field `key` of the object at `within` ("" for the top level).
+fn object<'v, T>(field: &'v Obj<T>, key: &str, within: &str) -> ImportResult<&'v T> {
+    match field {
+        Obj::Is(t) => Ok(t),
+        Obj::Missing => corrupt!("no '{key}' field in {}", place(within)),
+        Obj::Not(kind) => {
+            let at = if within.is_empty() {
+                key.to_string()
             } else {
-                text
-            }
+                format!("{within}.{key}")
+            };
+            corrupt!("'{at}' should be an object but is {}", kind.name())
         }
     }
 }
 
-fn get<'v>(obj: &'v Value, key: &str, at: &str) -> ImportResult<&'v Value> {
-    let within = if at.is_empty() {
-        "the top level".to_string()
-    } else {
-        format!("'{at}'")
-    };
-    match obj {
-        Value::Object(map) => match map.get(key) {
-            Some(v) => Ok(v),
-            None => corrupt!("no '{key}' field in {within}"),
-        },
-        other => corrupt!("{within} should be an object but is {}", type_name(other)),
+/// The scalar in field `key` of the object at `within`, which must be present.
+fn scalar<'v, 'a>(field: &'v Scalar<'a>, key: &str, within: &str) -> ImportResult<&'v Scalar<'a>> {
+    match field {
+        Scalar::Missing => corrupt!("no '{key}' field in {}", place(within)),
+        v => Ok(v),
     }
 }
 
-fn as_str<'v>(v: &'v Value, at: &str) -> ImportResult<&'v str> {
-    match v {
-        Value::String(s) => Ok(s),
-        other => corrupt!("'{at}': expected a string, found {}", type_name(other)),
+/// The list in field `key` of the object at `within`, every element an `E`; `at` names it in
+/// messages about its content.
+fn list<'v, 'a, E: Element<'a>>(
+    field: &'v List<E>,
+    key: &str,
+    within: &str,
+    at: &str,
+) -> ImportResult<&'v [E]> {
+    match field {
+        List::Missing => corrupt!("no '{key}' field in {}", place(within)),
+        List::Not(kind) => corrupt!("'{at}': expected a list, found {}", kind.name()),
+        List::Is(_, Some(bad)) => corrupt!(
+            "'{at}'[{}]: expected {}, found {}",
+            bad.index,
+            E::EXPECTED,
+            E::found(bad)
+        ),
+        List::Is(values, None) => Ok(values),
     }
 }
 
-fn as_array<'v>(v: &'v Value, at: &str) -> ImportResult<&'v Vec<Value>> {
-    match v {
-        Value::Array(a) => Ok(a),
-        other => corrupt!("'{at}': expected a list, found {}", type_name(other)),
+/// A per-node list of a tree, which must have one entry per node (checked before its content).
+fn sized<'v, 'a, E: Element<'a>>(field: &'v List<E>, key: &str, n: usize) -> ImportResult<&'v [E]> {
+    match field {
+        List::Is(values, _) if values.len() != n => {
+            corrupt!("'{key}' has {} entries but num_nodes is {n}", values.len())
+        }
+        v => list(v, key, "tree", key),
     }
 }
 
-fn is_empty_list(v: &Value) -> bool {
-    matches!(v, Value::Array(a) if a.is_empty())
+fn as_str<'v>(v: &'v Scalar, at: &str) -> ImportResult<&'v str> {
+    match v.as_str() {
+        Some(s) => Ok(s),
+        None => corrupt!("'{at}': expected a string, found {}", v.kind_name()),
+    }
 }
 
 /// A non-negative integer written as a string (`"61"`, XGBoost's habit) or a number.
-fn usize_param(v: &Value, at: &str) -> ImportResult<usize> {
+fn usize_param(v: &Scalar, at: &str) -> ImportResult<usize> {
     let parsed = match v {
-        Value::String(s) => s.trim().parse::<u64>().ok(),
-        Value::Number(n) => n.as_u64(),
-        _ => None,
+        Scalar::Str(s) => s.trim().parse::<u64>().ok(),
+        v => v.as_u64(),
     };
     match parsed {
         Some(x) if x <= u32::MAX as u64 => Ok(x as usize),
         _ => corrupt!(
             "'{at}': expected a non-negative integer, found {}",
-            describe(v)
+            v.describe()
         ),
     }
-}
-
-fn i64_list(v: &Value, at: &str) -> ImportResult<Vec<i64>> {
-    let a = as_array(v, at)?;
-    a.iter()
-        .enumerate()
-        .map(|(i, x)| match x.as_i64() {
-            Some(k) => Ok(k),
-            None => corrupt!("'{at}'[{i}]: expected an integer, found {}", describe(x)),
-        })
-        .collect()
-}
-
-fn f64_list(v: &Value, at: &str) -> ImportResult<Vec<f64>> {
-    let a = as_array(v, at)?;
-    a.iter()
-        .enumerate()
-        .map(|(i, x)| match x.as_f64() {
-            Some(k) => Ok(k),
-            None => corrupt!("'{at}'[{i}]: expected a number, found {}", describe(x)),
-        })
-        .collect()
-}
-
-/// 0/1 integers (JSON) or booleans (some converters).
-fn bool_list(v: &Value, at: &str) -> ImportResult<Vec<bool>> {
-    let a = as_array(v, at)?;
-    a.iter()
-        .enumerate()
-        .map(|(i, x)| match x {
-            Value::Bool(b) => Ok(*b),
-            Value::Number(n) if n.as_i64() == Some(0) => Ok(false),
-            Value::Number(n) if n.as_i64() == Some(1) => Ok(true),
-            other => corrupt!("'{at}'[{i}]: expected 0 or 1, found {}", describe(other)),
-        })
-        .collect()
-}
-
-fn string_list(v: &Value, at: &str) -> ImportResult<Vec<String>> {
-    let a = as_array(v, at)?;
-    a.iter()
-        .enumerate()
-        .map(|(i, x)| match x {
-            Value::String(s) => Ok(s.clone()),
-            other => corrupt!("'{at}'[{i}]: expected a string, found {}", type_name(other)),
-        })
-        .collect()
 }
