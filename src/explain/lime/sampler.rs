@@ -115,9 +115,10 @@ impl TrainingStats {
         discretize: Discretize,
         around: SampleAround,
     ) -> TrainingStats {
+        // Columns are independent (sorting dominates): in parallel, collected in order.
         let columns = schema
             .features()
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(j, f)| {
                 let col: Vec<f64> = t.column(j).to_vec();
@@ -257,42 +258,58 @@ impl TrainingStats {
             .zip(codes[..n * m].par_chunks_mut(ROWS * m))
             .enumerate()
             .for_each(|(b, (vb, cb))| {
-                let mut us = vec![0.0; m.next_multiple_of(4)];
-                for (r, (vr, cr)) in vb
-                    .chunks_exact_mut(m)
-                    .zip(cb.chunks_exact_mut(m))
+                // Per 32 rows (the uniforms stay in L1): the uniforms first (row-major, `mm` per
+                // row), then column by column (one match per column, not per value).
+                const SUB: usize = 32;
+                let mm = m.next_multiple_of(4);
+                let mut us = vec![0.0; SUB * mm];
+                for (s, (vs, cs)) in vb
+                    .chunks_mut(SUB * m)
+                    .zip(cb.chunks_mut(SUB * m))
                     .enumerate()
                 {
-                    qmc_row(b * ROWS + r, seed, &mut us);
+                    let rows = vs.len() / m;
+                    let first = b * ROWS + s * SUB;
+                    for (r, ur) in us.chunks_exact_mut(mm).take(rows).enumerate() {
+                        qmc_row(first + r, seed, ur);
+                    }
                     for (j, c) in self.columns.iter().enumerate() {
-                        let u = us[j];
-                        (vr[j], cr[j]) = match c {
+                        let cells = (0..rows).map(|r| (us[r * mm + j], r * m + j));
+                        match c {
                             Column::Categorical { values, cdf, codes } => {
-                                let k = cdf.iter().position(|&p| u < p).unwrap_or(values.len() - 1);
-                                (values[k], codes[k])
+                                for (u, at) in cells {
+                                    let k =
+                                        cdf.iter().position(|&p| u < p).unwrap_or(values.len() - 1);
+                                    (vs[at], cs[at]) = (values[k], codes[k]);
+                                }
                             }
                             Column::Binned {
                                 pool, pool_bins, ..
                             } => {
-                                let k = ((u * pool.len() as f64) as usize).min(pool.len() - 1);
-                                (pool[k], pool_bins[k])
+                                for (u, at) in cells {
+                                    let k = ((u * pool.len() as f64) as usize).min(pool.len() - 1);
+                                    (vs[at], cs[at]) = (pool[k], pool_bins[k]);
+                                }
                             }
                             Column::Continuous { mean, sd, missing } => {
-                                let v = if u < *missing {
-                                    f64::NAN
-                                } else {
-                                    let centre = match (self.around, x) {
-                                        (SampleAround::Instance, Some(x)) if !x[j].is_nan() => x[j],
-                                        _ => *mean,
-                                    };
-                                    let p = ((u - missing) / (1.0 - missing)).clamp(0.0, 1.0);
-                                    // Centre each f32 cell of the Sobol' coordinate: p ∈ (0, 1).
-                                    let p = (p + 0.5 / 16_777_216.0).min(1.0 - 0.5 / 16_777_216.0);
-                                    centre + sd * inverse_normal_cdf(p)
+                                let centre = match (self.around, x) {
+                                    (SampleAround::Instance, Some(x)) if !x[j].is_nan() => x[j],
+                                    _ => *mean,
                                 };
-                                (v, 0)
+                                for (u, at) in cells {
+                                    vs[at] = if u < *missing {
+                                        f64::NAN
+                                    } else {
+                                        let p = ((u - missing) / (1.0 - missing)).clamp(0.0, 1.0);
+                                        // Centre each f32 cell of the Sobol' coordinate: p ∈ (0, 1).
+                                        let p =
+                                            (p + 0.5 / 16_777_216.0).min(1.0 - 0.5 / 16_777_216.0);
+                                        centre + sd * inverse_normal_cdf(p)
+                                    };
+                                    cs[at] = 0;
+                                }
                             }
-                        };
+                        }
                     }
                 }
             });
