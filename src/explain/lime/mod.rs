@@ -419,6 +419,8 @@ struct RowContext<'a> {
 
 /// Perturbed rows (n × M), their codes and the model's outputs on them (n × K).
 struct Pool {
+    /// Empty for a shared pool of discrete features (only the codes are needed after the model
+    /// has seen the values).
     v: Vec<f64>,
     codes: Vec<u32>,
     /// The codes byte-packed, for a shared pool of discrete features (packed.rs).
@@ -427,7 +429,7 @@ struct Pool {
 }
 
 /// Rows per model call when evaluating a shared pool (blocks run in parallel).
-const EVAL_BLOCK: usize = 512;
+const EVAL_BLOCK: usize = 256;
 
 struct OutputResult {
     values: Vec<f64>,
@@ -466,9 +468,6 @@ impl RowContext<'_> {
     /// the model on them: in parallel blocks when shared (`x` = None), in one call for a row.
     fn pool(&self, x: Option<&[f64]>, n: usize, seed: u64) -> Pool {
         let (m, k) = (self.m, self.k);
-        let mut v = vec![0.0; n * m];
-        let mut codes = vec![0; n * m];
-        self.stats.draw(x, n, seed, &mut v, &mut codes);
         let eval = |block: &[f64], rows: usize, out: &mut [f64]| {
             // Invariant: block holds rows × m values, out rows × k.
             let view = ArrayView2::from_shape((rows, m), block)
@@ -483,7 +482,33 @@ impl RowContext<'_> {
                 out.chunks_exact_mut(k).for_each(|row| link.apply(row));
             }
         };
+        let mut codes = vec![0; n * m];
         let mut y = vec![0.0; n * k];
+        if x.is_none() && m > 0 && k > 0 && self.stats.all_discrete() {
+            // Every feature discrete: the interpretable rows need only the codes, so the values
+            // live one block at a time, drawn and evaluated together (no pool-sized buffer to
+            // fault in and stream through memory). Same points, same outputs.
+            codes
+                .par_chunks_mut(EVAL_BLOCK * m)
+                .zip(y.par_chunks_mut(EVAL_BLOCK * k))
+                .enumerate()
+                .for_each_init(Vec::new, |vb, (b, (cb, out))| {
+                    let rows = cb.len() / m;
+                    vb.clear();
+                    vb.resize(rows * m, 0.0);
+                    self.stats.draw_block(None, b * EVAL_BLOCK, seed, vb, cb);
+                    eval(vb, rows, out);
+                });
+            let packed = Packed::new(&codes, m);
+            return Pool {
+                v: Vec::new(),
+                codes,
+                packed,
+                y,
+            };
+        }
+        let mut v = vec![0.0; n * m];
+        self.stats.draw(x, n, seed, &mut v, &mut codes);
         if x.is_none() && m > 0 && k > 0 {
             y.par_chunks_mut(EVAL_BLOCK * k)
                 .zip(v.par_chunks(EVAL_BLOCK * m))
