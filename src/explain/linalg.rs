@@ -82,7 +82,7 @@ fn cholesky_in(a: &mut [f64], m: usize) -> bool {
     true
 }
 
-/// Solves L Lᵀ x = b in place, with L from [`cholesky`].
+/// Solves L Lᵀ x = b in place, with L (and Lᵀ in the upper triangle) from [`cholesky`].
 pub(crate) fn cholesky_solve(l: &[f64], m: usize, b: &mut [f64]) {
     for i in 0..m {
         let row = &l[i * m..i * m + i + 1];
@@ -93,9 +93,10 @@ pub(crate) fn cholesky_solve(l: &[f64], m: usize, b: &mut [f64]) {
         b[i] = s / row[i];
     }
     for i in (0..m).rev() {
+        // Row i of Lᵀ (the upper triangle, see `cholesky`) holds L_ki for k > i, contiguous.
         let mut s = b[i];
-        for k in i + 1..m {
-            s -= l[k * m + i] * b[k];
+        for (x, y) in l[i * m + i + 1..(i + 1) * m].iter().zip(&b[i + 1..]) {
+            s -= x * y;
         }
         b[i] = s / l[i * m + i];
     }
@@ -176,6 +177,8 @@ mod tests {
                 for j in 0..=i {
                     let (x, y) = (a[i * m + j], reference[i * m + j]);
                     assert_eq!(x.to_bits(), y.to_bits(), "m {m}, ({i}, {j}): {x} vs {y}");
+                    // cholesky_solve reads Lᵀ from the upper triangle.
+                    assert_eq!(a[j * m + i].to_bits(), x.to_bits(), "m {m}, upper ({j}, {i})");
                 }
             }
         }

@@ -275,9 +275,10 @@ impl TrainingStats {
         if m == 0 {
             return;
         }
-        // Per 32 rows (the uniforms stay in L1): the uniforms first (row-major, `mm` per
-        // row), then column by column (one match per column, not per value).
-        const SUB: usize = 32;
+        // Per 256 rows: the uniforms first (row-major, `mm` per row), then column by column —
+        // one match per column, not per value, and a column's pool stays in L1 for its 256
+        // random reads (with 32 rows per visit most reads missed it: 61 pools exceed L1).
+        const SUB: usize = 256;
         let mm = m.next_multiple_of(4);
         let mut us = vec![0.0; SUB * mm];
         for (s, (vs, cs)) in vb
