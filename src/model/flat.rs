@@ -223,8 +223,8 @@ impl FlatEnsemble {
     }
 
     /// Adds every tree's leaf to `acc` (nb × K) for the nb rows of `rows` (nb × M), tree by
-    /// tree (so each row adds its trees in model order). Rows go through a tree four at a time,
-    /// in four independent chains of steps the CPU overlaps. `MISSING`: whether any value may be
+    /// tree (so each row adds its trees in model order). Rows go through a tree [`LANES`] at a
+    /// time, in independent chains of steps the CPU overlaps. `MISSING`: whether any value may be
     /// NaN (else the missing-direction test is skipped).
     #[inline(always)]
     fn block<const MISSING: bool>(&self, rows: &[f64], nb: usize, acc: &mut [f64]) {
@@ -247,18 +247,17 @@ impl FlatEnsemble {
         for t in &self.trees {
             let o = t.output as usize;
             let mut r = 0;
-            while r + 4 <= nb {
-                let (mut a, mut b, mut c, mut d) = (t.root, t.root, t.root, t.root);
+            while r + LANES <= nb {
+                let mut at = [t.root; LANES];
                 for _ in 0..t.depth {
-                    a = step(a, r);
-                    b = step(b, r + 1);
-                    c = step(c, r + 2);
-                    d = step(d, r + 3);
+                    for (q, i) in at.iter_mut().enumerate() {
+                        *i = step(*i, r + q);
+                    }
                 }
-                for (q, i) in [a, b, c, d].into_iter().enumerate() {
+                for (q, i) in at.into_iter().enumerate() {
                     acc[(r + q) * k + o] += self.values[i as usize];
                 }
-                r += 4;
+                r += LANES;
             }
             for r in r..nb {
                 let mut i = t.root;
@@ -270,6 +269,10 @@ impl FlatEnsemble {
         }
     }
 }
+
+/// Rows that walk a tree together in independent chains of steps (each step waits on two loads,
+/// so more chains keep more loads in flight: sixteen walked the pool ~30 % faster than four).
+const LANES: usize = 16;
 
 #[cfg(test)]
 mod tests {

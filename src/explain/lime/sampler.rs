@@ -115,9 +115,10 @@ impl TrainingStats {
         discretize: Discretize,
         around: SampleAround,
     ) -> TrainingStats {
+        // Columns are independent (sorting dominates): in parallel, collected in order.
         let columns = schema
             .features()
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(j, f)| {
                 let col: Vec<f64> = t.column(j).to_vec();
@@ -256,46 +257,79 @@ impl TrainingStats {
             .par_chunks_mut(ROWS * m)
             .zip(codes[..n * m].par_chunks_mut(ROWS * m))
             .enumerate()
-            .for_each(|(b, (vb, cb))| {
-                let mut us = vec![0.0; m.next_multiple_of(4)];
-                for (r, (vr, cr)) in vb
-                    .chunks_exact_mut(m)
-                    .zip(cb.chunks_exact_mut(m))
-                    .enumerate()
-                {
-                    qmc_row(b * ROWS + r, seed, &mut us);
-                    for (j, c) in self.columns.iter().enumerate() {
-                        let u = us[j];
-                        (vr[j], cr[j]) = match c {
-                            Column::Categorical { values, cdf, codes } => {
-                                let k = cdf.iter().position(|&p| u < p).unwrap_or(values.len() - 1);
-                                (values[k], codes[k])
-                            }
-                            Column::Binned {
-                                pool, pool_bins, ..
-                            } => {
-                                let k = ((u * pool.len() as f64) as usize).min(pool.len() - 1);
-                                (pool[k], pool_bins[k])
-                            }
-                            Column::Continuous { mean, sd, missing } => {
-                                let v = if u < *missing {
-                                    f64::NAN
-                                } else {
-                                    let centre = match (self.around, x) {
-                                        (SampleAround::Instance, Some(x)) if !x[j].is_nan() => x[j],
-                                        _ => *mean,
-                                    };
-                                    let p = ((u - missing) / (1.0 - missing)).clamp(0.0, 1.0);
-                                    // Centre each f32 cell of the Sobol' coordinate: p ∈ (0, 1).
-                                    let p = (p + 0.5 / 16_777_216.0).min(1.0 - 0.5 / 16_777_216.0);
-                                    centre + sd * inverse_normal_cdf(p)
-                                };
-                                (v, 0)
-                            }
+            .for_each(|(b, (vb, cb))| self.draw_block(x, b * ROWS, seed, vb, cb));
+    }
+
+    /// Rows `first..first + vb.len() / M` of [`TrainingStats::draw`]'s sequence, into `vb` and
+    /// `cb` (rows × M each): every point depends only on its index and the seed, so callers may
+    /// draw any block on its own.
+    pub fn draw_block(
+        &self,
+        x: Option<&[f64]>,
+        first: usize,
+        seed: u64,
+        vb: &mut [f64],
+        cb: &mut [u32],
+    ) {
+        let m = self.columns.len();
+        if m == 0 {
+            return;
+        }
+        // Per 256 rows: the uniforms first (row-major, `mm` per row), then column by column —
+        // one match per column, not per value, and a column's pool stays in L1 for its 256
+        // random reads (with 32 rows per visit most reads missed it: 61 pools exceed L1).
+        const SUB: usize = 256;
+        let mm = m.next_multiple_of(4);
+        let mut us = vec![0.0; SUB * mm];
+        for (s, (vs, cs)) in vb
+            .chunks_mut(SUB * m)
+            .zip(cb.chunks_mut(SUB * m))
+            .enumerate()
+        {
+            let rows = vs.len() / m;
+            let first = first + s * SUB;
+            for (r, ur) in us.chunks_exact_mut(mm).take(rows).enumerate() {
+                qmc_row(first + r, seed, ur);
+            }
+            for (j, c) in self.columns.iter().enumerate() {
+                let cells = (0..rows).map(|r| (us[r * mm + j], r * m + j));
+                match c {
+                    Column::Categorical { values, cdf, codes } => {
+                        for (u, at) in cells {
+                            let k =
+                                cdf.iter().position(|&p| u < p).unwrap_or(values.len() - 1);
+                            (vs[at], cs[at]) = (values[k], codes[k]);
+                        }
+                    }
+                    Column::Binned {
+                        pool, pool_bins, ..
+                    } => {
+                        for (u, at) in cells {
+                            let k = ((u * pool.len() as f64) as usize).min(pool.len() - 1);
+                            (vs[at], cs[at]) = (pool[k], pool_bins[k]);
+                        }
+                    }
+                    Column::Continuous { mean, sd, missing } => {
+                        let centre = match (self.around, x) {
+                            (SampleAround::Instance, Some(x)) if !x[j].is_nan() => x[j],
+                            _ => *mean,
                         };
+                        for (u, at) in cells {
+                            vs[at] = if u < *missing {
+                                f64::NAN
+                            } else {
+                                let p = ((u - missing) / (1.0 - missing)).clamp(0.0, 1.0);
+                                // Centre each f32 cell of the Sobol' coordinate: p ∈ (0, 1).
+                                let p =
+                                    (p + 0.5 / 16_777_216.0).min(1.0 - 0.5 / 16_777_216.0);
+                                centre + sd * inverse_normal_cdf(p)
+                            };
+                            cs[at] = 0;
+                        }
                     }
                 }
-            });
+            }
+        }
     }
 
     /// The code of value `v` of feature j that decides its interpretable value: the bin of a

@@ -14,7 +14,7 @@
 //! Σ w (y − b₀ − zβ)² + α‖β‖², weights not normalised, as lime calls it) and `Lasso`
 //! ((1/(2Σw)) Σ w (y − b₀ − zβ)² + α‖β‖₁).
 
-use crate::explain::linalg::solve_spd;
+use crate::explain::linalg::{cholesky, cholesky_solve, solve_spd};
 
 /// Weighted sufficient statistics of K outputs regressed on M features.
 #[derive(Clone, Debug)]
@@ -123,6 +123,31 @@ impl Gram {
         rows: impl ExactSizeIterator<Item = (u64, &'s [f64])>,
     ) -> Gram {
         assert!(m <= 64, "match masks hold at most 64 features");
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            /// [`Gram::from_masks_in`] compiled for AVX2.
+            #[target_feature(enable = "avx2")]
+            unsafe fn avx2<'s>(
+                m: usize,
+                k: usize,
+                rows: impl ExactSizeIterator<Item = (u64, &'s [f64])>,
+            ) -> Gram {
+                Gram::from_masks_in(m, k, rows)
+            }
+            // SAFETY: the CPU supports AVX2 (checked just above), the only feature `avx2` is
+            // compiled with beyond the baseline.
+            return unsafe { avx2(m, k, rows) };
+        }
+        Gram::from_masks_in(m, k, rows)
+    }
+
+    /// [`Gram::from_masks`]'s body, inlined into each instruction-set version.
+    #[inline(always)]
+    fn from_masks_in<'s>(
+        m: usize,
+        k: usize,
+        rows: impl ExactSizeIterator<Item = (u64, &'s [f64])>,
+    ) -> Gram {
         let mut g = Gram::zeros(m, k);
         let n = rows.len();
         let mut bits = vec![0u64; n.div_ceil(64) * m];
@@ -182,6 +207,7 @@ impl Gram {
     /// Adds c × another Gram of unit-weight samples (a distance class). Only the upper triangle
     /// of zz is added: it is all that [`Gram::add`] and [`Gram::binary`] fill, and all that
     /// [`Gram::symmetrise`] reads.
+    #[inline(always)]
     pub fn add_scaled(&mut self, other: &Gram, c: f64) {
         self.sw += c * other.sw;
         self.sw2 += c * c * other.sw2;
@@ -209,6 +235,7 @@ impl Gram {
     }
 
     /// Copies the upper triangle of zz to the lower.
+    #[inline(always)]
     pub fn symmetrise(&mut self) {
         let m = self.m;
         for j in 0..m {
@@ -220,11 +247,12 @@ impl Gram {
 
     /// Kish effective sample size (Σw)² / Σw².
     pub fn ess(&self) -> f64 {
-        if self.sw2 > 0.0 {
-            self.sw * self.sw / self.sw2
-        } else {
-            0.0
-        }
+        kish(self.sw, self.sw2)
+    }
+
+    /// (Σw, Σw²).
+    pub fn weight_sums(&self) -> (f64, f64) {
+        (self.sw, self.sw2)
     }
 
     /// Centred statistics of output o: (C = Cov_w(z)·Σw, c = Cov_w(z, y)·Σw, TSS, means).
@@ -250,6 +278,30 @@ impl Gram {
             sw,
             ess: self.ess(),
         }
+    }
+}
+
+/// Whether to run the AVX2 versions of the element-wise Gram loops (wider vectors). They do
+/// the same IEEE operations per element as the baseline versions — Rust never fuses a multiply
+/// and an add — so results are bit-identical.
+#[inline]
+pub(crate) fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Kish effective sample size (Σw)² / Σw² from the weight sums.
+pub(crate) fn kish(sw: f64, sw2: f64) -> f64 {
+    if sw2 > 0.0 {
+        sw * sw / sw2
+    } else {
+        0.0
     }
 }
 
@@ -486,6 +538,19 @@ impl Fit {
     }
 }
 
+impl Fit {
+    /// [`Fit::predict`] at the 0/1 point whose bit j is z_j (M ≤ 64): the same sum, term by term.
+    pub fn predict_mask(&self, mask: u64) -> f64 {
+        self.intercept
+            + self
+                .features
+                .iter()
+                .zip(&self.coef)
+                .map(|(&j, b)| b * ((mask >> j) & 1) as f64)
+                .sum::<f64>()
+    }
+}
+
 /// Selects features and fits the surrogate of output o.
 ///
 /// Standard errors (used only for the coefficient stability index) are the weighted
@@ -598,14 +663,17 @@ fn coefficient_se(c: &Centred, f: &[usize], surrogate: Surrogate, rss: f64) -> V
     for r in 0..p {
         a[r * p + r] += if alpha > 0.0 { alpha } else { 1e-10 * scale };
     }
+    // One factorisation for all p right-hand sides.
+    if !cholesky(&mut a, p) {
+        return vec![f64::NAN; p];
+    }
     let mut inv = vec![0.0; p * p];
+    let mut col = vec![0.0; p];
     for r in 0..p {
-        let mut e = vec![0.0; p];
-        e[r] = 1.0;
-        match solve_spd(&mut a.clone(), p, e) {
-            Some(col) => (0..p).for_each(|s| inv[s * p + r] = col[s]),
-            None => return vec![f64::NAN; p],
-        }
+        col.iter_mut().for_each(|v| *v = 0.0);
+        col[r] = 1.0;
+        cholesky_solve(&a, p, &mut col);
+        (0..p).for_each(|s| inv[s * p + r] = col[s]);
     }
     (0..p)
         .map(|r| {
