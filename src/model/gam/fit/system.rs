@@ -119,6 +119,8 @@ impl Gam {
                     specs.push(Spec::Factor {
                         feature: *feature,
                         levels: t.coef.len(),
+                        // The fit stores a λ exactly when the ridge was REML-chosen.
+                        reml: !t.lambda.is_empty(),
                     });
                 }
                 TermKind::Tensor {
