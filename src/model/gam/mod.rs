@@ -27,7 +27,12 @@
 //!   bases, so the interaction carries no main effect and each marginal mean over the training rows
 //!   is zero.
 //! - Missing values: filled as the GLM fills them (training mean / most frequent level, recorded
-//!   in the model; [`crate::model::glm::design`]).
+//!   in the model; [`crate::model::glm::design`]); a numeric feature missing in some training rows
+//!   also gets a missing-value term ([`TermKind::Missing`]), one coefficient for "missing", since
+//!   missingness often carries signal that a mean fill hides (credit_scoring's `Income`).
+//! - Factors with three or more levels get a REML-chosen ridge on their level coefficients (a
+//!   random effect, mgcv's `bs = "re"`), so rare levels are shrunk; two-level factors and the
+//!   missing-value terms keep the small fixed ridge.
 //!
 //! ```
 //! use glassbox::data::{Dataset, SchemaOptions};
