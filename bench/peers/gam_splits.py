@@ -14,7 +14,9 @@ keyed by data set and seed; delete it to refit). Variants of glassbox are compar
 script once per `--gb-args`/`--label` and reading the printed tables side by side. mgcv is `gam(y ~ s(x1) + … , method = "REML")`
 with default `s()` bases (k = 10; fewer for features with few distinct values, linear for ≤ 3
 distinct values, factors for categorical features) and `family = binomial` for the binary targets;
-`mgcv_select` adds `select = TRUE` (REML-chosen null-space penalties, Marra & Wood 2011). mgcv
+`mgcv_select` adds `select = TRUE` (REML-chosen null-space penalties, Marra & Wood 2011).
+`ebm_main` is the EBM with `interactions=0` (main effects only), to tell how much of EBM's lead
+comes from its pairwise terms. mgcv
 needs `Rscript` with mgcv (Debian: `apt-get install r-cran-mgcv`); a fit that fails (mgcv's Newton
 step does on credit_scoring) is reported as nan, and so is a peer whose predictions are not finite.
 
@@ -102,7 +104,7 @@ def main():
     p.add_argument("--cases", default=None, help="comma-separated data sets (default: all four)")
     p.add_argument("--gb-args", default="", help="extra `glassbox train` arguments (a variant)")
     p.add_argument("--label", default="glassbox", help="column name of this glassbox variant")
-    p.add_argument("--peers", default="pygam,ebm", help="subset of pygam,ebm,mgcv,mgcv_select")
+    p.add_argument("--peers", default="pygam,ebm", help="subset of pygam,ebm,ebm_main,mgcv,mgcv_select")
     p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "gam_splits_peers.json"))
     p.add_argument("--json", default=None, help="write the raw per-seed numbers here")
     a = p.parse_args()
@@ -124,7 +126,7 @@ def main():
             got = cache.setdefault(key, {})
             for peer in peers:
                 if peer not in got:
-                    if peer in ("pygam", "ebm"):
+                    if peer in ("pygam", "ebm", "ebm_main"):
                         xtr, xte, is_cat = sec_gam.encode(train, test, target)
                         if peer == "pygam":
                             m = sec_gam.fit_pygam(task, xtr, ytr, is_cat)
@@ -133,7 +135,8 @@ def main():
                             got["pygam_edof"] = float(m.statistics_["edof"])
                         else:
                             xd, xt = train.drop(columns=[target]), test.drop(columns=[target])
-                            m = sec_gam.fit_ebm(task, xd, ytr, 2)
+                            m = sec_gam.fit_ebm(task, xd, ytr, 2,
+                                                interactions=0 if peer == "ebm_main" else None)
                             pr = m.predict_proba(xt)[:, 1] if task == "binary" else m.predict(xt)
                     else:
                         try:

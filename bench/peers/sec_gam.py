@@ -94,14 +94,16 @@ def fit_pygam(task, xtr, ytr, is_cat):
     return model
 
 
-def fit_ebm(task, xtr, ytr, threads):
+def fit_ebm(task, xtr, ytr, threads, interactions=None):
+    """interpret's EBM with its defaults; `interactions=0` fits main effects only."""
     from interpret.glassbox import (
         ExplainableBoostingClassifier,
         ExplainableBoostingRegressor,
     )
 
     cls = ExplainableBoostingClassifier if task == "binary" else ExplainableBoostingRegressor
-    return cls(random_state=0, n_jobs=threads).fit(xtr, ytr)
+    extra = {} if interactions is None else {"interactions": interactions}
+    return cls(random_state=0, n_jobs=threads, **extra).fit(xtr, ytr)
 
 
 def run(ctx):

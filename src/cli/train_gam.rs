@@ -222,6 +222,7 @@ pub fn table(gam: &Gam) -> String {
             TermKind::Linear { .. } => "linear",
             TermKind::Factor { .. } => "factor",
             TermKind::Tensor { .. } => "tensor",
+            TermKind::Missing { .. } => "missing",
         };
         let lam: Vec<String> = t.lambda.iter().map(|l| format!("{l:.4e}")).collect();
         s.push_str(&format!(

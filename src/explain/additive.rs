@@ -167,7 +167,8 @@ pub fn explain_gam(
                     (
                         TermKind::Smooth { feature, .. }
                         | TermKind::Linear { feature }
-                        | TermKind::Factor { feature },
+                        | TermKind::Factor { feature }
+                        | TermKind::Missing { feature },
                         _,
                     ) => out[[0, *feature]] += g - t.mean,
                     _ => {}

@@ -27,7 +27,12 @@
 //!   bases, so the interaction carries no main effect and each marginal mean over the training rows
 //!   is zero.
 //! - Missing values: filled as the GLM fills them (training mean / most frequent level, recorded
-//!   in the model; [`crate::model::glm::design`]).
+//!   in the model; [`crate::model::glm::design`]); a numeric feature missing in some training rows
+//!   also gets a missing-value term ([`TermKind::Missing`]), one coefficient for "missing", since
+//!   missingness often carries signal that a mean fill hides (credit_scoring's `Income`).
+//! - Factors with three or more levels get a REML-chosen ridge on their level coefficients (a
+//!   random effect, mgcv's `bs = "re"`), so rare levels are shrunk; two-level factors and the
+//!   missing-value terms keep the small fixed ridge.
 //!
 //! ```
 //! use glassbox::data::{Dataset, SchemaOptions};
@@ -258,7 +263,7 @@ impl GamParams {
             .iter()
             .map(|t| match &t.kind {
                 TermKind::Smooth { basis, .. } => basis.k - 1,
-                TermKind::Linear { .. } => 1,
+                TermKind::Linear { .. } | TermKind::Missing { .. } => 1,
                 TermKind::Factor { .. } => t.coef.len().saturating_sub(1),
                 TermKind::Tensor { bases, .. } => (bases[0].k - 1) * (bases[1].k - 1),
             })
@@ -349,6 +354,12 @@ pub enum TermKind {
         bases: [BSpline; 2],
         /// Training means of each marginal basis (the background of the exact Shapley split).
         basis_means: [Vec<f64>; 2],
+    },
+    /// The missing-value term of a numeric feature: value β where the feature is missing, 0
+    /// elsewhere (where it is missing, the feature's smooth or linear term reads the fill).
+    Missing {
+        /// Feature index.
+        feature: usize,
     },
 }
 
@@ -569,6 +580,13 @@ impl Gam {
                 basis.dot(self.filled(row, *feature), &t.coef)
             }
             TermKind::Linear { feature } => t.coef[0] * self.filled(row, *feature),
+            TermKind::Missing { feature } => {
+                if row[*feature].is_nan() {
+                    t.coef[0]
+                } else {
+                    0.0
+                }
+            }
             TermKind::Factor { feature } => {
                 let v = self.filled(row, *feature);
                 if v >= 0.0 && (v as usize) < t.coef.len() {
@@ -594,7 +612,7 @@ impl Gam {
         for t in &self.terms {
             let (fs, want): (Vec<usize>, usize) = match &t.kind {
                 TermKind::Smooth { feature, basis, .. } => (vec![*feature], basis.k),
-                TermKind::Linear { feature } => (vec![*feature], 1),
+                TermKind::Linear { feature } | TermKind::Missing { feature } => (vec![*feature], 1),
                 TermKind::Factor { feature } => (
                     vec![*feature],
                     match self.schema.features().get(*feature).map(|f| &f.kind) {

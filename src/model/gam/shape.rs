@@ -93,7 +93,8 @@ impl Gam {
                             Some(levels),
                         )
                     }
-                    TermKind::Tensor { .. } => continue,
+                    // A single coefficient, shown in the term table rather than as a curve.
+                    TermKind::Tensor { .. } | TermKind::Missing { .. } => continue,
                 };
             let y: Vec<f64> = match &t.kind {
                 TermKind::Linear { .. } => x.iter().map(|&v| t.coef[0] * v - t.mean).collect(),

@@ -68,6 +68,8 @@ pub enum TestKind {
     Linear,
     /// A factor (joint Wald test of its non-reference levels).
     Factor,
+    /// A missing-value term (Wald test of its coefficient).
+    Missing,
 }
 
 impl TestKind {
@@ -78,6 +80,7 @@ impl TestKind {
             TestKind::Tensor => "tensor",
             TestKind::Linear => "linear",
             TestKind::Factor => "factor",
+            TestKind::Missing => "missing",
         }
     }
 }
@@ -251,7 +254,7 @@ impl Gam {
                         p_value: w.p_value,
                     }
                 }
-                TermKind::Linear { .. } | TermKind::Factor { .. } => {
+                TermKind::Linear { .. } | TermKind::Factor { .. } | TermKind::Missing { .. } => {
                     // A factor's first level is the reference (coefficient 0, no variance).
                     let skip = usize::from(matches!(t.kind, TermKind::Factor { .. }));
                     let m = t.coef.len();
@@ -271,10 +274,10 @@ impl Gam {
                     };
                     TermTest {
                         term: t.name.clone(),
-                        kind: if skip == 1 {
-                            TestKind::Factor
-                        } else {
-                            TestKind::Linear
+                        kind: match t.kind {
+                            TermKind::Factor { .. } => TestKind::Factor,
+                            TermKind::Missing { .. } => TestKind::Missing,
+                            _ => TestKind::Linear,
                         },
                         edf: t.edf,
                         ref_df: df as f64,

@@ -11,7 +11,7 @@
 
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 
-use super::{centring, penalties, Spec, NULL_RIDGE};
+use super::{centring, filled_matrix, penalties, Spec, NULL_RIDGE};
 use crate::model::gam::{Gam, GamError, TermKind};
 use crate::model::glm::{Family, LinkFunction};
 use crate::model::Model;
@@ -25,6 +25,9 @@ pub struct PenalisedSystem {
     specs: Vec<Spec>,
     starts: Vec<usize>,
     fills: Vec<f64>,
+    /// Features with a missing-value term, in term order (their indicator columns follow the
+    /// features in [`filled_matrix`]).
+    flagged: Vec<usize>,
     family: Family,
     link: LinkFunction,
     design: Array2<f64>,
@@ -45,11 +48,16 @@ impl Gam {
     pub fn penalised_system(&self, x: ArrayView2<f64>) -> Result<PenalisedSystem, GamError> {
         let n = x.nrows();
         let fills: Vec<f64> = self.imputations().iter().map(|i| i.fill).collect();
-        let mut xf = x.to_owned();
-        for (j, &f) in fills.iter().enumerate() {
-            xf.column_mut(j)
-                .mapv_inplace(|v| if v.is_nan() { f } else { v });
-        }
+        let flagged: Vec<usize> = self
+            .terms()
+            .iter()
+            .filter_map(|t| match t.kind {
+                TermKind::Missing { feature } => Some(feature),
+                _ => None,
+            })
+            .collect();
+        let xf = filled_matrix(x, &fills, &flagged);
+        let mut n_missing = 0;
         let mismatch = |term: &str, problem: String| GamError::NotTrainingData {
             term: term.to_string(),
             problem,
@@ -98,11 +106,21 @@ impl Gam {
                     theta.push(t.coef[0]);
                     specs.push(Spec::Linear { feature: *feature });
                 }
+                TermKind::Missing { feature } => {
+                    theta.push(t.coef[0]);
+                    specs.push(Spec::Missing {
+                        feature: *feature,
+                        column: fills.len() + n_missing,
+                    });
+                    n_missing += 1;
+                }
                 TermKind::Factor { feature } => {
                     theta.extend_from_slice(&t.coef[1..]);
                     specs.push(Spec::Factor {
                         feature: *feature,
                         levels: t.coef.len(),
+                        // The fit stores a λ exactly when the ridge was REML-chosen.
+                        reml: !t.lambda.is_empty(),
                     });
                 }
                 TermKind::Tensor {
@@ -225,6 +243,7 @@ impl Gam {
             specs,
             starts,
             fills,
+            flagged,
             family: self.report().family,
             link: self.report().link,
             design,
@@ -263,16 +282,12 @@ impl PenalisedSystem {
 
     /// The model-matrix row of an encoded row (missing values filled as in training).
     pub fn row(&self, x: ArrayView1<f64>) -> Vec<f64> {
-        let xf: ndarray::Array1<f64> = x
-            .iter()
-            .zip(&self.fills)
-            .map(|(&v, &f)| if v.is_nan() { f } else { v })
-            .collect();
+        let xf = filled_matrix(x.insert_axis(Axis(0)), &self.fills, &self.flagged);
         let p = self.theta.len();
         let mut out = vec![0.0; p];
         out[0] = 1.0;
         for (s, &st) in self.specs.iter().zip(&self.starts) {
-            s.row(xf.view(), &mut out[st..st + s.width()]);
+            s.row(xf.row(0), &mut out[st..st + s.width()]);
         }
         out
     }

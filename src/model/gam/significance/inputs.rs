@@ -88,7 +88,7 @@ impl Gam {
         for t in &self.terms {
             let len = match &t.kind {
                 TermKind::Smooth { basis, .. } => basis.k - 1,
-                TermKind::Linear { .. } => 1,
+                TermKind::Linear { .. } | TermKind::Missing { .. } => 1,
                 TermKind::Factor { .. } => t.coef.len() - 1,
                 TermKind::Tensor { bases, .. } => (bases[0].k - 1) * (bases[1].k - 1),
             };
@@ -133,7 +133,7 @@ impl Gam {
                         .collect();
                     (gram, cov, first)
                 }
-                TermKind::Linear { .. } | TermKind::Factor { .. } => {
+                TermKind::Linear { .. } | TermKind::Factor { .. } | TermKind::Missing { .. } => {
                     (Vec::new(), Vec::new(), Vec::new())
                 }
             };
