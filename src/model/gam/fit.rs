@@ -587,11 +587,12 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
             warnings.push(w);
         }
     }
-    for imp in design.imputations().iter().filter(|i| i.count > 0) {
+    for (j, imp) in design.imputations().iter().enumerate().filter(|(_, i)| i.count > 0) {
         warnings.push(GamWarning::Imputed {
             feature: imp.feature.clone(),
             count: imp.count,
             fill: imp.display.clone(),
+            missing_term: flagged.contains(&j),
         });
     }
     // Back to the β parametrisation.

@@ -421,6 +421,10 @@ pub enum GamWarning {
         count: usize,
         /// The fill.
         fill: String,
+        /// The feature also got its own missing-value coefficient (numeric features), so the
+        /// fill only stands in for the curve's input. Absent in model files written before it.
+        #[serde(default)]
+        missing_term: bool,
     },
     /// Binomial: the fitted linear predictor separates the training classes completely (every
     /// positive row above every negative one), so the maximum-likelihood fit does not exist and
@@ -461,7 +465,8 @@ impl std::fmt::Display for GamWarning {
             GamWarning::ReducedBasis { feature, distinct, k: 0 } => write!(f, "feature '{feature}' has {distinct} distinct values: fitted as a linear term"),
             GamWarning::ReducedBasis { feature, distinct, k } => write!(f, "feature '{feature}' has {distinct} distinct values: basis reduced to {k} functions"),
             GamWarning::BasisForRows { rows, k } => write!(f, "{rows} rows: {k} basis functions per numeric feature instead of {DEFAULT_SPLINES}, so the model has at most half as many coefficients as rows (set --n-splines to choose)"),
-            GamWarning::Imputed { feature, count, fill } => write!(f, "feature '{feature}': {count} missing training values filled with {fill}"),
+            GamWarning::Imputed { feature, count, fill, missing_term: false } => write!(f, "feature '{feature}': {count} missing training values filled with {fill}"),
+            GamWarning::Imputed { feature, count, fill, missing_term: true } => write!(f, "feature '{feature}': {count} missing training values: the curve reads them as {fill}, and a missing-value coefficient models their difference"),
             GamWarning::Separation { gap } => write!(f, "the training classes are perfectly separated (every positive row's linear predictor exceeds every negative row's by at least {gap:.3}): the maximum-likelihood fit does not exist, the coefficients are kept finite only by a small ridge, so the shape functions' size is arbitrary though the ranking is usable; remove the separating feature or smooth more (--lam)"),
             GamWarning::DampedSmoothing { halvings } => write!(f, "the smoothing-parameter updates cycled (terms nearly aliased, e.g. many interactions) and were damped {halvings} times: λ is the centre of the cycle, not an exact REML optimum; fewer interaction terms avoid this"),
             GamWarning::ScreeningCapped { asked, added } => write!(f, "interaction screening added {added} of the {asked} pairs asked for: more would leave fewer than two rows per coefficient, or no other pair improves the fit"),
