@@ -101,10 +101,15 @@ pub(super) struct ClassGrower<'d> {
     params: ClassTreeParams,
     rows: Vec<u32>,
     scratch: Vec<u32>,
-    /// Class counts per bin, `K` per bin, over every feature's section.
+    /// Class counts, `K` per bin, over every feature's section; all zero between nodes.
     hist: Vec<f64>,
+    /// Rows per bin; all zero between nodes.
+    bin_rows: Vec<f64>,
+    /// The bins the current node's rows touched, per drawn feature.
+    touched: Vec<u32>,
     perm: Vec<usize>,
-    drawn: Vec<usize>,
+    /// `(feature, start, end)`: a drawn feature and its bins in `touched`.
+    drawn: Vec<(usize, usize, usize)>,
     left: Vec<f64>,
 }
 
@@ -116,6 +121,8 @@ impl<'d> ClassGrower<'d> {
             data,
             y,
             hist: vec![0.0; data.total_bins() * k],
+            bin_rows: vec![0.0; data.total_bins()],
+            touched: Vec::new(),
             left: vec![0.0; k],
             params,
             rows: Vec::new(),
@@ -210,6 +217,10 @@ impl<'d> ClassGrower<'d> {
 
     /// Draws the node's features and finds its best split, unless the node is pure, too small
     /// or too deep.
+    ///
+    /// Only the bins the node's rows touch are visited (and cleared afterwards): a deep tree has
+    /// thousands of small nodes, and clearing or scanning all `bins × K` counts of every drawn
+    /// feature at each of them would cost more than the rows themselves.
     fn evaluate(&mut self, leaf: &mut Open, counts: &[f64], rng: &mut ChaCha8Rng) {
         let p = &self.params;
         let n = (leaf.end - leaf.start) as f64;
@@ -220,76 +231,121 @@ impl<'d> ClassGrower<'d> {
         {
             return;
         }
-        let (data, k) = (self.data, p.n_classes);
+        let (data, k, mtry) = (self.data, p.n_classes, p.mtry);
         let m = data.n_features();
         // Partial Fisher–Yates draw; a feature constant in the node does not count towards mtry
         // (as in scikit-learn and the binary forest).
+        self.touched.clear();
         self.drawn.clear();
         for i in 0..m {
             let j = rng.gen_range(i..m);
             self.perm.swap(i, j);
             let f = self.perm[i];
-            let section = &mut self.hist[data.offsets()[f] * k..data.offsets()[f + 1] * k];
-            section.fill(0.0);
+            let off = data.offsets()[f];
             let col = data.column(f);
+            let start = self.touched.len();
             for &r in &self.rows[leaf.start..leaf.end] {
-                section[col[r as usize] as usize * k + self.y[r as usize] as usize] += 1.0;
+                let b = off + col[r as usize] as usize;
+                if self.bin_rows[b] == 0.0 {
+                    self.touched.push(b as u32);
+                }
+                self.bin_rows[b] += 1.0;
+                self.hist[b * k + self.y[r as usize] as usize] += 1.0;
             }
-            let occupied = section
-                .chunks_exact(k)
-                .filter(|b| b.iter().any(|&c| c > 0.0))
-                .count();
-            if occupied >= 2 {
-                self.drawn.push(f);
-                if self.drawn.len() >= self.params.mtry {
+            let end = self.touched.len();
+            self.touched[start..end].sort_unstable();
+            if end - start >= 2 {
+                self.drawn.push((f, start, end));
+                if self.drawn.len() >= mtry {
                     break;
                 }
             }
         }
         self.drawn.sort_unstable();
+        let node = NodeHist {
+            data,
+            hist: &self.hist,
+            bin_rows: &self.bin_rows,
+            k,
+            total: counts,
+            n,
+            min_leaf: self.params.min_samples_leaf,
+        };
         let mut best: Option<SplitCandidate> = None;
-        for idx in 0..self.drawn.len() {
-            let f = self.drawn[idx];
-            if let Some(c) = self.best_for_feature(f, counts, n) {
+        for &(f, start, end) in &self.drawn {
+            if let Some(c) = node.best_for_feature(f, &self.touched[start..end], &mut self.left) {
                 if best.as_ref().map_or(true, |b| c.gain > b.gain) {
                     best = Some(c);
                 }
             }
         }
         leaf.split = best;
+        for &b in &self.touched {
+            let b = b as usize;
+            self.bin_rows[b] = 0.0;
+            self.hist[b * k..(b + 1) * k].fill(0.0);
+        }
     }
+}
 
-    fn best_for_feature(&mut self, f: usize, total: &[f64], n: f64) -> Option<SplitCandidate> {
-        let k = self.params.n_classes;
-        let data = self.data;
-        let hist = &self.hist[data.offsets()[f] * k..data.offsets()[f + 1] * k];
-        let mapper = data.mapper(f);
+/// One node's class counts per bin (the bins its rows touched).
+struct NodeHist<'a> {
+    data: &'a BinnedData,
+    /// Class counts, `K` per global bin.
+    hist: &'a [f64],
+    /// Rows per global bin.
+    bin_rows: &'a [f64],
+    k: usize,
+    /// The node's class counts.
+    total: &'a [f64],
+    n: f64,
+    min_leaf: f64,
+}
+
+impl NodeHist<'_> {
+    /// The best split on feature `f`, whose occupied global bins are `bins` (ascending).
+    fn best_for_feature(
+        &self,
+        f: usize,
+        bins: &[u32],
+        left: &mut Vec<f64>,
+    ) -> Option<SplitCandidate> {
+        let (k, n) = (self.k, self.n);
+        let off = self.data.offsets()[f];
+        let mapper = self.data.mapper(f);
         let mut search = Search {
-            total,
+            total: self.total,
             n,
-            parent: sq_over_n(total, n),
-            min_leaf: self.params.min_samples_leaf,
+            parent: sq_over_n(self.total, n),
+            min_leaf: self.min_leaf,
             best_gain: f64::NEG_INFINITY,
             found: None,
-            left: &mut self.left,
+            left,
         };
         let nv = mapper.n_value_bins();
-        let missing = &hist[nv * k..(nv + 1) * k];
-        let n_missing: f64 = missing.iter().sum();
-        let bin = |b: usize| &hist[b * k..(b + 1) * k];
-        let bin_n = |b: usize| bin(b).iter().sum::<f64>();
+        let bin = |b: usize| &self.hist[(off + b) * k..(off + b + 1) * k];
+        let bin_n = |b: usize| self.bin_rows[off + b];
+        let no_missing = [0.0; 0];
+        // the missing bin is the last bin, so the last one touched when present
+        let values: Vec<usize> = bins
+            .iter()
+            .map(|&b| b as usize - off)
+            .filter(|&b| b < nv)
+            .collect();
+        let (missing, n_missing) = if values.len() < bins.len() {
+            (bin(nv), bin_n(nv))
+        } else {
+            (&no_missing[..], 0.0)
+        };
         let rule = match mapper {
             BinMapper::Numeric { .. } => {
                 let mut acc = vec![0.0; k];
                 let mut best_bin = 0usize;
-                for b in 0..nv {
-                    let nb = bin_n(b);
-                    if nb == 0.0 {
-                        continue;
-                    }
+                for (i, &b) in values.iter().enumerate() {
                     acc.iter_mut().zip(bin(b)).for_each(|(a, c)| *a += c);
                     let n_acc: f64 = acc.iter().sum();
-                    let last = b + 1 == nv;
+                    // past the last value present, every value is on the left
+                    let last = i + 1 == values.len();
                     let mut improved = false;
                     if n_missing > 0.0 {
                         improved |= search.offer(&acc, None, false);
@@ -308,13 +364,12 @@ impl<'d> ClassGrower<'d> {
                 }
             }
             BinMapper::Categorical { .. } => {
-                let present: Vec<usize> = (0..nv).filter(|&b| bin_n(b) > 0.0).collect();
-                let mut order = present.clone();
+                let mut order = values.clone();
                 let mut chosen: Vec<usize> = Vec::new();
                 // two classes: one order suffices (the other is its reverse)
                 for class in 0..if k == 2 { 1 } else { k } {
                     let freq = |b: usize| bin(b)[class] / bin_n(b);
-                    order.clone_from(&present);
+                    order.clone_from(&values);
                     order.sort_by(|&a, &b| freq(a).total_cmp(&freq(b)));
                     for forward in [true, false] {
                         let mut acc = vec![0.0; k];
