@@ -173,7 +173,10 @@ fn multiclass_forest_runs_through_every_command() {
     );
     let html = std::fs::read_to_string(d.join("report/index.html")).unwrap();
     // per-class sections, labelled with the class names
-    assert!(html.contains("class for free"), "report names the explained class");
+    assert!(
+        html.contains("class for free"),
+        "report names the explained class"
+    );
 }
 
 #[test]

@@ -259,7 +259,7 @@ impl ForestValidParams {
             None => Vec::new(),
         };
         // One round = one forest tree: a single tree, or one per class sharing the structure.
-        let grown: Vec<(Vec<Tree>, Vec<u64>)> = (0..self.n_trees)
+        let grown: Vec<(Vec<Tree>, Vec<(u32, u32)>)> = (0..self.n_trees)
             .into_par_iter()
             .map_init(
                 || match &class_params {
@@ -295,7 +295,16 @@ impl ForestValidParams {
                             .grow(&rows, &mut rng)
                             .per_class_trees(1.0 / self.n_trees as f64),
                     };
-                    (trees, in_bag)
+                    // Out-of-bag rows and their leaves, found while the tree is in cache
+                    // (classes share the structure, so one walk serves all of them).
+                    let oob: Vec<(u32, u32)> = (0..n)
+                        .filter(|&i| (in_bag[i / 64] >> (i % 64)) & 1 == 0)
+                        .map(|i| {
+                            let row = &x_flat[i * m..(i + 1) * m];
+                            (i as u32, trees[0].leaf_index(row) as u32)
+                        })
+                        .collect();
+                    (trees, oob)
                 },
             )
             .collect();
@@ -303,21 +312,26 @@ impl ForestValidParams {
         // Out-of-bag: each row's mean over the trees that did not see it (trees in order).
         let t_count = self.n_trees as f64;
         let k = output_names.len();
-        let oob: Vec<Option<Vec<f64>>> = (0..n)
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| {
-                let row = &x_flat[i * m..(i + 1) * m];
-                let (mut sum, mut count) = (vec![0.0; k], 0usize);
-                for (trees, in_bag) in &grown {
-                    if (in_bag[i / 64] >> (i % 64)) & 1 == 0 {
-                        for (s, tree) in sum.iter_mut().zip(trees) {
-                            *s += tree.predict_row(row) * t_count;
-                        }
-                        count += 1;
-                    }
+        // Summed per row in tree order, as a row-by-row loop over the trees would.
+        let mut sums = vec![0.0; n * k];
+        let mut counts = vec![0usize; n];
+        for (trees, oob) in &grown {
+            for &(i, leaf) in oob {
+                let (i, leaf) = (i as usize, leaf as usize);
+                for (s, tree) in sums[i * k..(i + 1) * k].iter_mut().zip(trees) {
+                    *s += tree.nodes[leaf].value * t_count;
                 }
-                (count > 0).then(|| sum.into_iter().map(|s| s / count as f64).collect())
+                counts[i] += 1;
+            }
+        }
+        let oob: Vec<Option<Vec<f64>>> = (0..n)
+            .map(|i| {
+                (counts[i] > 0).then(|| {
+                    sums[i * k..(i + 1) * k]
+                        .iter()
+                        .map(|s| s / counts[i] as f64)
+                        .collect()
+                })
             })
             .collect();
         let (mut loss_sum, mut oob_rows) = (0.0, 0usize);

@@ -63,7 +63,9 @@ pub(super) struct ClassTreeParams {
 
 /// A grown tree: the structure (values unset) and each node's class counts, `K` per node.
 pub(super) struct ClassTree {
+    /// Nodes and category sets; node values are unset.
     pub tree: Tree,
+    /// Class counts (bootstrap repeats counted), `K` per node.
     pub counts: Vec<f64>,
 }
 
