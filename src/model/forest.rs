@@ -259,7 +259,7 @@ impl ForestValidParams {
             None => Vec::new(),
         };
         // One round = one forest tree: a single tree, or one per class sharing the structure.
-        let grown: Vec<(Vec<Tree>, Vec<(u32, u32)>)> = (0..self.n_trees)
+        let grown: Vec<Round> = (0..self.n_trees)
             .into_par_iter()
             .map_init(
                 || match &class_params {
@@ -379,6 +379,9 @@ impl ForestValidParams {
         Ok((model, report))
     }
 }
+
+/// One grown round: its trees (one, or one per class) and its out-of-bag `(row, leaf)` pairs.
+type Round = (Vec<Tree>, Vec<(u32, u32)>);
 
 /// The tree learner of one worker thread.
 enum Growers<'d> {
