@@ -322,8 +322,9 @@ fn training_errors_are_clear() {
         },
     };
     let ds = Dataset::from_parts(x, Some(array![0.0, 1.0, 2.0]), schema, Some(multi)).unwrap();
-    let err = ForestParams::default().fit(&ds).unwrap_err();
-    assert!(err.to_string().contains("--model gbdt"), "{err}");
+    // multiclass forests are supported (tests/forest_multiclass.rs): one output per class
+    let (forest, _) = ForestParams::default().n_trees(2).fit(&ds).unwrap();
+    assert_eq!(forest.output_names, vec!["a", "b", "c"]);
     let err = GbdtParams::default()
         .learning_rate(2.0)
         .fit(&ds)

@@ -17,7 +17,7 @@ use super::{CliError, Context, UsageError};
 pub enum ModelKind {
     /// Gradient-boosted trees (histogram, second order).
     Gbdt,
-    /// Random forest.
+    /// Random forest (regression; two or more classes: averaged class probabilities).
     Forest,
     /// Generalised linear model (IRLS; see --family, --link, --l1/--l2/--cv).
     Glm,

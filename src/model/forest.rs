@@ -14,11 +14,18 @@
 //! the **probability of the positive class** (`classes[1]`), with [`Link::Identity`] and the
 //! positive class as output name — not log-odds: averaging trees' probabilities is what a forest
 //! predicts, and it has no log-odds form. Explanations of a forest classifier are therefore in
-//! probability units. Multiclass forests are not supported (use gradient boosting).
+//! probability units.
+//!
+//! Multiclass targets grow one multi-output Gini tree per round, as scikit-learn's
+//! `RandomForestClassifier` does, stored as one tree per class with the same structure (see
+//! `forest/multiclass.rs`): output `k` is the averaged frequency of class `k`, the outputs of a row sum
+//! to 1, the link is again [`Link::Identity`] and the output names are the class labels. The
+//! ensemble holds `n_trees × K` trees, round-major (tree `t·K + k` adds to class `k`).
 //!
 //! # Cover and out-of-bag loss
 //! Covers count bootstrap rows with their repeats. Rows left out of a tree's bootstrap are its
-//! out-of-bag rows; the report gives the mean squared error (the Brier score for classifiers) of
+//! out-of-bag rows; the report gives the mean squared error (the Brier score for classifiers,
+//! summed over the classes for multiclass targets) of
 //! each row's average over the trees that did not see it (Breiman 2001, §3.1), a free estimate of
 //! the test loss. Log loss was rejected: a few out-of-bag trees that all vote 0 for a positive row
 //! make it infinite.
@@ -31,6 +38,10 @@ use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+
+mod multiclass;
+
+use multiclass::{ClassGrower, ClassTreeParams};
 
 use super::gbdt::grow::{Features, GrowParams, Grower};
 use super::gbdt::split::{CategoricalParams, SplitParams};
@@ -171,8 +182,8 @@ pub struct ForestReport {
     pub features_per_node: usize,
     /// Mean number of leaves per tree.
     pub mean_leaves: f64,
-    /// `l2` (mean squared error) for regression, `brier` (mean squared error of the probability)
-    /// for binary targets.
+    /// `l2` (mean squared error) for regression, `brier` (squared error of the probabilities,
+    /// summed over the classes) for classification.
     pub loss_name: &'static str,
     /// Out-of-bag loss over the rows left out of at least one tree (`None` when every row was in
     /// every sample, e.g. without bootstrap at fraction 1).
@@ -185,22 +196,27 @@ impl ForestValidParams {
     /// Grows a forest on `ds`.
     ///
     /// # Errors
-    /// [`ModelError::Training`] when `ds` has no target, a multiclass target, a target value that
-    /// does not fit its kind, or a categorical value that is not a level code.
+    /// [`ModelError::Training`] when `ds` has no target, a target with fewer than two classes, a
+    /// target value that does not fit its kind, or a categorical value that is not a level code.
     pub fn fit(&self, ds: &Dataset) -> Result<(TreeEnsemble, ForestReport)> {
         let (target, y) = training_target(ds)?;
-        let (classification, output_name, loss_name) = match &target.kind {
-            TargetKind::Continuous => (false, target.name.clone(), "l2"),
+        // `n_classes` is set for multiclass targets, which grow multi-output trees.
+        let (classification, n_classes, output_names, loss_name) = match &target.kind {
+            TargetKind::Continuous => (false, None, vec![target.name.clone()], "l2"),
             TargetKind::Binary { classes } => (
                 true,
-                classes.get(1).cloned().unwrap_or_else(|| "1".into()),
+                None,
+                vec![classes.get(1).cloned().unwrap_or_else(|| "1".into())],
                 "brier",
             ),
-            _ => {
+            TargetKind::Multiclass { classes } if classes.len() < 2 => {
                 return Err(ModelError::Training(format!(
-                    "target '{}' has several classes; random forests here support regression and binary targets — train gradient boosting (--model gbdt) instead",
+                    "target '{}' has a single class; a classifier needs at least two distinct target values",
                     target.name
                 )))
+            }
+            TargetKind::Multiclass { classes } => {
+                (true, Some(classes.len()), classes.clone(), "brier")
             }
         };
         let n = ds.n_rows();
@@ -231,10 +247,25 @@ impl ForestValidParams {
             },
             leaf_scale: 1.0 / self.n_trees as f64,
         };
-        let grown: Vec<(Tree, Vec<u64>)> = (0..self.n_trees)
+        let class_params = n_classes.map(|k| ClassTreeParams {
+            n_classes: k,
+            max_leaves: self.max_leaves,
+            max_depth: self.max_depth,
+            min_samples_leaf: self.min_samples_leaf.max(1) as f64,
+            mtry,
+        });
+        let y_class: Vec<u32> = match n_classes {
+            Some(_) => y.iter().map(|&v| v as u32).collect(),
+            None => Vec::new(),
+        };
+        // One round = one forest tree: a single tree, or one per class sharing the structure.
+        let grown: Vec<Round> = (0..self.n_trees)
             .into_par_iter()
             .map_init(
-                || Grower::new(&data, params.clone()),
+                || match &class_params {
+                    Some(cp) => Growers::Class(ClassGrower::new(&data, &y_class, cp.clone())),
+                    None => Growers::Single(Grower::new(&data, params.clone())),
+                },
                 |grower, t| {
                     let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
                     rng.set_stream(t as u64 + 1);
@@ -251,34 +282,56 @@ impl ForestValidParams {
                     for &r in &rows {
                         in_bag[r as usize / 64] |= 1 << (r % 64);
                     }
-                    let tree = grower.grow(
-                        &gh,
-                        &rows,
-                        Features::PerNode {
-                            count: mtry,
-                            rng: &mut rng,
-                        },
-                    );
-                    (tree, in_bag)
+                    let trees = match grower {
+                        Growers::Single(g) => vec![g.grow(
+                            &gh,
+                            &rows,
+                            Features::PerNode {
+                                count: mtry,
+                                rng: &mut rng,
+                            },
+                        )],
+                        Growers::Class(g) => g
+                            .grow(&rows, &mut rng)
+                            .per_class_trees(1.0 / self.n_trees as f64),
+                    };
+                    // Out-of-bag rows and their leaves, found while the tree is in cache
+                    // (classes share the structure, so one walk serves all of them).
+                    let oob: Vec<(u32, u32)> = (0..n)
+                        .filter(|&i| (in_bag[i / 64] >> (i % 64)) & 1 == 0)
+                        .map(|i| {
+                            let row = &x_flat[i * m..(i + 1) * m];
+                            (i as u32, trees[0].leaf_index(row) as u32)
+                        })
+                        .collect();
+                    (trees, oob)
                 },
             )
             .collect();
 
         // Out-of-bag: each row's mean over the trees that did not see it (trees in order).
         let t_count = self.n_trees as f64;
-        let oob: Vec<Option<f64>> = (0..n)
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| {
-                let row = &x_flat[i * m..(i + 1) * m];
-                let (mut sum, mut count) = (0.0, 0usize);
-                for (tree, in_bag) in &grown {
-                    if (in_bag[i / 64] >> (i % 64)) & 1 == 0 {
-                        sum += tree.predict_row(row) * t_count;
-                        count += 1;
-                    }
+        let k = output_names.len();
+        // Summed per row in tree order, as a row-by-row loop over the trees would.
+        let mut sums = vec![0.0; n * k];
+        let mut counts = vec![0usize; n];
+        for (trees, oob) in &grown {
+            for &(i, leaf) in oob {
+                let (i, leaf) = (i as usize, leaf as usize);
+                for (s, tree) in sums[i * k..(i + 1) * k].iter_mut().zip(trees) {
+                    *s += tree.nodes[leaf].value * t_count;
                 }
-                (count > 0).then(|| sum / count as f64)
+                counts[i] += 1;
+            }
+        }
+        let oob: Vec<Option<Vec<f64>>> = (0..n)
+            .map(|i| {
+                (counts[i] > 0).then(|| {
+                    sums[i * k..(i + 1) * k]
+                        .iter()
+                        .map(|s| s / counts[i] as f64)
+                        .collect()
+                })
             })
             .collect();
         let (mut loss_sum, mut oob_rows) = (0.0, 0usize);
@@ -286,19 +339,28 @@ impl ForestValidParams {
             if let Some(p) = pred {
                 oob_rows += 1;
                 // Brier score for probabilities: log loss is infinite whenever a few trees all
-                // vote 0 for a positive row, which is common out of bag.
-                loss_sum += (p - t) * (p - t);
+                // vote 0 for a positive row, which is common out of bag. Multiclass: summed over
+                // the classes (Brier 1950).
+                loss_sum += match n_classes {
+                    Some(_) => p
+                        .iter()
+                        .enumerate()
+                        .map(|(c, q)| (q - (c as f64 == t) as u8 as f64).powi(2))
+                        .sum::<f64>(),
+                    None => (p[0] - t) * (p[0] - t),
+                };
             }
         }
-        let trees: Vec<Tree> = grown.into_iter().map(|(t, _)| t).collect();
-        let leaves: usize = trees
+        let leaves: usize = grown
             .iter()
-            .map(|t| t.nodes.iter().filter(|n| n.is_leaf()).count())
+            .map(|(trees, _)| trees[0].nodes.iter().filter(|n| n.is_leaf()).count())
             .sum();
+        let tree_output: Vec<u32> = (0..grown.len()).flat_map(|_| 0..k as u32).collect();
+        let trees: Vec<Tree> = grown.into_iter().flat_map(|(t, _)| t).collect();
         let report = ForestReport {
-            n_trees: trees.len(),
+            n_trees: self.n_trees,
             features_per_node: mtry,
-            mean_leaves: leaves as f64 / trees.len() as f64,
+            mean_leaves: leaves as f64 / self.n_trees as f64,
             loss_name,
             oob_loss: (oob_rows > 0).then(|| loss_sum / oob_rows as f64),
             oob_rows,
@@ -306,14 +368,25 @@ impl ForestValidParams {
         let model = TreeEnsemble {
             schema: ds.schema().clone(),
             target: Some(target.clone()),
-            tree_output: vec![0; trees.len()],
+            tree_output,
             trees,
-            base_score: vec![0.0],
+            base_score: vec![0.0; k],
             link: Link::Identity,
-            output_names: vec![output_name],
+            output_names,
             f32_inputs: false,
             source: EnsembleSource::RandomForest,
         };
         Ok((model, report))
     }
+}
+
+/// One grown round: its trees (one, or one per class) and its out-of-bag `(row, leaf)` pairs.
+type Round = (Vec<Tree>, Vec<(u32, u32)>);
+
+/// The tree learner of one worker thread.
+enum Growers<'d> {
+    /// Regression and binary targets: the boosting grower on `(−y, 1)`.
+    Single(Grower<'d>),
+    /// Multiclass targets: multi-output Gini trees.
+    Class(ClassGrower<'d>),
 }

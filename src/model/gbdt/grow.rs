@@ -338,22 +338,13 @@ impl<'d> Grower<'d> {
 
     /// Stable partition of the leaf's rows: left rows first. Returns the boundary.
     fn partition(&mut self, leaf: &Leaf, split: &SplitCandidate) -> usize {
-        let col = self.data.column(split.feature);
-        let missing = self.data.mapper(split.feature).missing_bin();
-        let mut n_left = leaf.start;
-        let mut n_right = 0usize;
-        for i in leaf.start..leaf.end {
-            let r = self.rows[i];
-            if split.goes_left(col[r as usize] as usize, missing) {
-                self.rows[n_left] = r;
-                n_left += 1;
-            } else {
-                self.scratch[n_right] = r;
-                n_right += 1;
-            }
-        }
-        self.rows[n_left..leaf.end].copy_from_slice(&self.scratch[..n_right]);
-        n_left
+        leaf.start
+            + partition(
+                self.data,
+                split,
+                &mut self.rows[leaf.start..leaf.end],
+                &mut self.scratch,
+            )
     }
 
     /// The tree node of a split (its value is filled in at the end).
@@ -365,31 +356,72 @@ impl<'d> Grower<'d> {
         cover: f64,
         words: &mut Vec<u64>,
     ) -> Node {
-        let mapper = self.data.mapper(split.feature);
-        match &split.rule {
-            SplitRule::Numeric { last_left } => Node::numeric_split(
+        split_node(self.data, split, left, right, cover, words)
+    }
+}
+
+/// Stable partition of `rows` (one leaf's rows) by `split`: left rows first, in their order.
+/// Returns the number of left rows. `scratch` holds at least `rows.len()` values. Shared with the
+/// multiclass forest grower.
+#[inline]
+pub(crate) fn partition(
+    data: &BinnedData,
+    split: &SplitCandidate,
+    rows: &mut [u32],
+    scratch: &mut [u32],
+) -> usize {
+    let col = data.column(split.feature);
+    let missing = data.mapper(split.feature).missing_bin();
+    let mut n_left = 0usize;
+    let mut n_right = 0usize;
+    for i in 0..rows.len() {
+        let r = rows[i];
+        if split.goes_left(col[r as usize] as usize, missing) {
+            rows[n_left] = r;
+            n_left += 1;
+        } else {
+            scratch[n_right] = r;
+            n_right += 1;
+        }
+    }
+    rows[n_left..].copy_from_slice(&scratch[..n_right]);
+    n_left
+}
+
+/// The tree node of `split` with children `left` and `right` (its value is filled in later);
+/// categorical sets are appended to `words`. Shared with the multiclass forest grower.
+pub(crate) fn split_node(
+    data: &BinnedData,
+    split: &SplitCandidate,
+    left: usize,
+    right: usize,
+    cover: f64,
+    words: &mut Vec<u64>,
+) -> Node {
+    let mapper = data.mapper(split.feature);
+    match &split.rule {
+        SplitRule::Numeric { last_left } => Node::numeric_split(
+            split.feature as u32,
+            mapper.threshold_after(*last_left),
+            left as u32,
+            right as u32,
+            split.default_left,
+            cover,
+        ),
+        SplitRule::Categorical { left: set } => {
+            let mut node = Node::numeric_split(
                 split.feature as u32,
-                mapper.threshold_after(*last_left),
+                0.0,
                 left as u32,
                 right as u32,
                 split.default_left,
                 cover,
-            ),
-            SplitRule::Categorical { left: set } => {
-                let mut node = Node::numeric_split(
-                    split.feature as u32,
-                    0.0,
-                    left as u32,
-                    right as u32,
-                    split.default_left,
-                    cover,
-                );
-                node.flags |= Node::CATEGORICAL | Node::CATEGORY_LEFT;
-                node.cat_start = words.len() as u32;
-                node.cat_len = set.len() as u32;
-                words.extend_from_slice(set);
-                node
-            }
+            );
+            node.flags |= Node::CATEGORICAL | Node::CATEGORY_LEFT;
+            node.cat_start = words.len() as u32;
+            node.cat_len = set.len() as u32;
+            words.extend_from_slice(set);
+            node
         }
     }
 }

@@ -48,6 +48,7 @@ pub use objective::Objective;
 pub use params::{GbdtParams, GbdtValidParams};
 pub use split::CategoricalParams;
 
-pub(crate) use binning::BinnedData;
+pub(crate) use binning::{BinMapper, BinnedData};
 pub(crate) use boost::training_target;
+pub(crate) use histogram::Stats;
 pub(crate) use params::{check_at_least, check_fraction, check_max_bin, check_tree_size};
