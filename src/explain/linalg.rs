@@ -45,7 +45,12 @@ fn cholesky_in(a: &mut [f64], m: usize) -> bool {
         // subtracts its products one at a time in ascending k.
         let mut quads = done.chunks_exact(4 * m);
         for q in &mut quads {
-            let (r0, r1, r2, r3) = (&q[j..m], &q[m + j..2 * m], &q[2 * m + j..3 * m], &q[3 * m + j..]);
+            let (r0, r1, r2, r3) = (
+                &q[j..m],
+                &q[m + j..2 * m],
+                &q[2 * m + j..3 * m],
+                &q[3 * m + j..],
+            );
             let (l0, l1, l2, l3) = (r0[0], r1[0], r2[0], r3[0]);
             for ((((x, y0), y1), y2), y3) in row_j.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
                 let mut v = *x;
@@ -178,7 +183,11 @@ mod tests {
                     let (x, y) = (a[i * m + j], reference[i * m + j]);
                     assert_eq!(x.to_bits(), y.to_bits(), "m {m}, ({i}, {j}): {x} vs {y}");
                     // cholesky_solve reads Lᵀ from the upper triangle.
-                    assert_eq!(a[j * m + i].to_bits(), x.to_bits(), "m {m}, upper ({j}, {i})");
+                    assert_eq!(
+                        a[j * m + i].to_bits(),
+                        x.to_bits(),
+                        "m {m}, upper ({j}, {i})"
+                    );
                 }
             }
         }

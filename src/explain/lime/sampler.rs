@@ -296,8 +296,7 @@ impl TrainingStats {
                 match c {
                     Column::Categorical { values, cdf, codes } => {
                         for (u, at) in cells {
-                            let k =
-                                cdf.iter().position(|&p| u < p).unwrap_or(values.len() - 1);
+                            let k = cdf.iter().position(|&p| u < p).unwrap_or(values.len() - 1);
                             (vs[at], cs[at]) = (values[k], codes[k]);
                         }
                     }
@@ -320,8 +319,7 @@ impl TrainingStats {
                             } else {
                                 let p = ((u - missing) / (1.0 - missing)).clamp(0.0, 1.0);
                                 // Centre each f32 cell of the Sobol' coordinate: p ∈ (0, 1).
-                                let p =
-                                    (p + 0.5 / 16_777_216.0).min(1.0 - 0.5 / 16_777_216.0);
+                                let p = (p + 0.5 / 16_777_216.0).min(1.0 - 0.5 / 16_777_216.0);
                                 centre + sd * inverse_normal_cdf(p)
                             };
                             cs[at] = 0;

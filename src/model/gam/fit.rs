@@ -587,7 +587,12 @@ pub(crate) fn fit(params: &GamParams, link: LinkFunction, ds: &Dataset) -> Resul
             warnings.push(w);
         }
     }
-    for (j, imp) in design.imputations().iter().enumerate().filter(|(_, i)| i.count > 0) {
+    for (j, imp) in design
+        .imputations()
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.count > 0)
+    {
         warnings.push(GamWarning::Imputed {
             feature: imp.feature.clone(),
             count: imp.count,
