@@ -37,7 +37,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::gbdt::grow::{partition, split_node};
+use crate::model::gbdt::grow::{best_open_leaf, partition, split_node};
 use crate::model::gbdt::split::{SplitCandidate, SplitRule};
 use crate::model::gbdt::{BinMapper, BinnedData, Stats};
 use crate::model::tree::{Node, Tree};
@@ -168,18 +168,9 @@ impl<'d> ClassGrower<'d> {
         let mut open = vec![root];
         let mut n_leaves = 1usize;
         while self.params.max_leaves.map_or(true, |m| n_leaves < m) {
-            // best gain; ties go to the lower position, as in the boosting grower
-            let mut pick: Option<usize> = None;
-            for (i, l) in open.iter().enumerate() {
-                if let Some(s) = &l.split {
-                    if pick.map_or(true, |p| {
-                        s.gain > open[p].split.as_ref().map_or(0.0, |b| b.gain)
-                    }) {
-                        pick = Some(i);
-                    }
-                }
-            }
-            let Some(i) = pick else { break };
+            let Some(i) = best_open_leaf(&open, |l| l.split.as_ref()) else {
+                break;
+            };
             let mut parent = open.swap_remove(i);
             let split = parent.split.take().expect("picked leaves have a split");
             let mid = parent.start

@@ -152,18 +152,9 @@ impl<'d> Grower<'d> {
         let mut open = vec![root];
         let mut n_leaves = 1usize;
         while self.params.max_leaves.map_or(true, |m| n_leaves < m) {
-            // best gain; ties go to the older leaf (lower position), so the order is fixed
-            let mut pick: Option<usize> = None;
-            for (i, l) in open.iter().enumerate() {
-                if let Some(s) = &l.split {
-                    if pick.map_or(true, |p| {
-                        s.gain > open[p].split.as_ref().map_or(0.0, |b| b.gain)
-                    }) {
-                        pick = Some(i);
-                    }
-                }
-            }
-            let Some(i) = pick else { break };
+            let Some(i) = best_open_leaf(&open, |l| l.split.as_ref()) else {
+                break;
+            };
             let mut parent = open.swap_remove(i);
             let split = parent.split.take().expect("picked leaves have a split");
             let mid = self.partition(&parent, &split);
@@ -358,6 +349,24 @@ impl<'d> Grower<'d> {
     ) -> Node {
         split_node(self.data, split, left, right, cover, words)
     }
+}
+
+/// The open leaf to split next in best-first growth: the one with the largest split gain; ties go to
+/// the older leaf (lower position), so the order is fixed. `None` when no open leaf has a split.
+/// Shared by the boosting grower and the multiclass forest grower.
+pub(crate) fn best_open_leaf<T>(
+    open: &[T],
+    split: impl Fn(&T) -> Option<&SplitCandidate>,
+) -> Option<usize> {
+    let mut pick: Option<(usize, f64)> = None;
+    for (i, l) in open.iter().enumerate() {
+        if let Some(s) = split(l) {
+            if pick.map_or(true, |(_, best)| s.gain > best) {
+                pick = Some((i, s.gain));
+            }
+        }
+    }
+    pick.map(|(i, _)| i)
 }
 
 /// Stable partition of `rows` (one leaf's rows) by `split`: left rows first, in their order.
